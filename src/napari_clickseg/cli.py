@@ -1,0 +1,217 @@
+"""``clickseg``: the command line.
+
+Sub-commands so far:
+
+- ``clickseg demo``: segment a synthetic EM section from clicks and write a PNG;
+- ``clickseg segment``: segment an image file from clicks and write the mask;
+- ``clickseg models``: list the model variants, the known official weights and the cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+BASELINE = "baseline"
+
+
+def parse_click(text: str) -> tuple[float, float, bool]:
+    """Parse 'row,col,+' or 'row,col,-' into (row, col, is_positive)."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 3 or parts[2] not in {"+", "-", "pos", "neg"}:
+        raise argparse.ArgumentTypeError(
+            f"click {text!r}: expected 'row,col,+' or 'row,col,-' (pixels, + positive, - negative)"
+        )
+    try:
+        row, col = float(parts[0]), float(parts[1])
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"click {text!r}: row and col must be numbers") from error
+    return row, col, parts[2] in {"+", "pos"}
+
+
+def _print_progress(done: int, total: int) -> None:
+    if total:
+        print(f"\rdownloading: {100 * done / total:5.1f}% of {total / 1e6:.1f} MB", end="")
+        if done >= total:
+            print()
+
+
+def make_predictor(model: str, device: str | None, cfr_steps: int, adaptive: bool, flip: bool):
+    """A predictor for a model path or registry name, or the weight-free baseline."""
+    if model == BASELINE:
+        from napari_clickseg.engine.baseline import RandomWalkerPredictor
+
+        return RandomWalkerPredictor()
+    from napari_clickseg.engine.predictor import CFRSettings, Predictor
+    from napari_clickseg.models.checkpoints import load_model
+    from napari_clickseg.models.weights import resolve_weights
+
+    source = model if Path(model).exists() else resolve_weights(model, progress=_print_progress)
+    return Predictor(
+        load_model(source),
+        device,
+        with_flip=flip,
+        cfr=CFRSettings(steps=cfr_steps, adaptive=adaptive),
+    )
+
+
+def _run_clicks(predictor, image: np.ndarray, clicks, truth: np.ndarray | None):
+    predictor.set_image(image)
+    prediction = None
+    for count in range(1, len(clicks) + 1):
+        start = time.perf_counter()
+        prediction = predictor.predict(clicks[:count])
+        seconds = time.perf_counter() - start
+        line = f"click {count} {clicks[count - 1]}: {seconds:.2f} s, {prediction.mask.sum()} px"
+        if truth is not None:
+            union = np.logical_or(prediction.mask, truth).sum()
+            line += f", IoU {np.logical_and(prediction.mask, truth).sum() / max(union, 1):.3f}"
+        if prediction.passes > 1:
+            line += f", {prediction.passes} passes (CFR)"
+        print(line)
+    return prediction
+
+
+def overlay(image: np.ndarray, mask: np.ndarray, clicks) -> np.ndarray:
+    """RGB picture of the mask (tinted) and the clicks (green +, red -) over the image."""
+    from skimage.draw import disk
+    from skimage.segmentation import find_boundaries
+
+    rgb = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
+    out = rgb[..., :3].astype(np.float32).copy()
+    out[mask] = 0.6 * out[mask] + 0.4 * np.array([255, 200, 0])
+    out[find_boundaries(mask, mode="inner")] = (255, 200, 0)
+    radius = max(2, round(min(mask.shape) / 100))
+    for row, col, positive in clicks:
+        rr, cc = disk((row, col), radius, shape=mask.shape)
+        out[rr, cc] = (0, 220, 0) if positive else (230, 0, 0)
+    return out.clip(0, 255).astype(np.uint8)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Segment a synthetic EM section from clicks and write a PNG."""
+    from skimage.io import imsave
+
+    from napari_clickseg.data.synthetic import make_2d_sample
+
+    image, truth, first_click = make_2d_sample(seed=args.seed)
+    clicks = args.click or [(*first_click, True)]
+    predictor = make_predictor(args.model, args.device, args.cfr, args.adaptive, not args.no_flip)
+    name = "random-walker baseline (no weights)" if args.model == BASELINE else args.model
+    print(f"model: {name}; image {image.shape[1]}x{image.shape[0]} synthetic EM section")
+    prediction = _run_clicks(predictor, image, clicks, truth)
+    picture = np.concatenate([image, overlay(image, prediction.mask, clicks)], axis=1)
+    imsave(args.out, picture, check_contrast=False)
+    print(f"wrote {args.out} (left: image, right: mask and clicks)")
+    return 0
+
+
+def cmd_segment(args: argparse.Namespace) -> int:
+    """Segment an image file from clicks; write the mask (PNG/TIFF) and optionally an overlay."""
+    from skimage.io import imread, imsave
+
+    image = imread(args.image)
+    predictor = make_predictor(args.model, args.device, args.cfr, args.adaptive, not args.no_flip)
+    channels = tuple(args.channels) if args.channels else None
+    if channels is not None or (image.ndim == 3 and image.shape[2] not in (1, 3)):
+        predictor.set_image(image, channels=channels)
+        image_for_run = image[..., list(channels)] if channels else image
+    else:
+        image_for_run = image
+    prediction = _run_clicks(predictor, image_for_run, args.click, None)
+    imsave(args.out, (prediction.mask * 255).astype(np.uint8), check_contrast=False)
+    print(f"wrote mask {args.out}")
+    if args.overlay:
+        display = np.asarray(image_for_run)
+        if display.dtype != np.uint8:
+            from napari_clickseg.engine.image_input import to_rgb01
+
+            display = (to_rgb01(display) * 255).astype(np.uint8)
+        imsave(args.overlay, overlay(display, prediction.mask, args.click), check_contrast=False)
+        print(f"wrote overlay {args.overlay}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """List model variants, known weights and the cache directory."""
+    from napari_clickseg.models.registry import VARIANTS
+    from napari_clickseg.models.weights import KNOWN_WEIGHTS, cache_dir
+
+    print("variants (architecture simpleclick):")
+    for name, config in VARIANTS.items():
+        print(
+            f"  {name:10s} patch {config.patch_size}, width {config.embed_dim}, "
+            f"depth {config.depth}, heads {config.num_heads}"
+        )
+    cache = cache_dir()
+    print(f"known weights (cache: {cache}):")
+    for name, info in KNOWN_WEIGHTS.items():
+        cached = "cached" if (cache / info.filename).exists() else "not cached"
+        how = "download" if info.downloadable else "manual download"
+        source = f"{info.architecture}/{info.variant}, {info.training_data}"
+        print(f"  {name:24s} {source}; {how}, {cached}")
+    return 0
+
+
+def _add_model_options(parser: argparse.ArgumentParser, default_model: str) -> None:
+    parser.add_argument(
+        "--model",
+        default=default_model,
+        help="checkpoint path, registry name (see `clickseg models`) or 'baseline' "
+        f"(random walker, no weights); default: {default_model}",
+    )
+    parser.add_argument("--device", default=None, help="cuda, mps, cpu (default: best available)")
+    parser.add_argument("--cfr", type=int, default=0, metavar="N", help="CFR-N on the first click")
+    parser.add_argument("--adaptive", action="store_true", help="adaptive CFR (stop at <= 20 px)")
+    parser.add_argument("--no-flip", action="store_true", help="skip horizontal-flip averaging")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``clickseg``."""
+    parser = argparse.ArgumentParser(prog="clickseg", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="segment a synthetic EM section and write a PNG")
+    _add_model_options(demo, BASELINE)
+    demo.add_argument("--out", default="demo_output.png", help="PNG to write")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the synthetic section")
+    demo.add_argument(
+        "--click", type=parse_click, action="append", help="row,col,+ or row,col,- (repeatable)"
+    )
+    demo.set_defaults(func=cmd_demo)
+
+    segment = sub.add_parser("segment", help="segment an image file from clicks")
+    _add_model_options(segment, BASELINE)
+    segment.add_argument("image", help="image file (PNG, JPEG, TIFF)")
+    segment.add_argument(
+        "--click", type=parse_click, action="append", required=True, help="row,col,+ or row,col,-"
+    )
+    segment.add_argument("--out", required=True, help="mask file to write (PNG or TIFF)")
+    segment.add_argument("--overlay", help="also write a PNG of the mask over the image")
+    segment.add_argument(
+        "--channels", type=int, nargs=3, metavar="C", help="three channels to use as R, G, B"
+    )
+    segment.set_defaults(func=cmd_segment)
+
+    models = sub.add_parser("models", help="list variants, known weights and the cache")
+    models.set_defaults(func=cmd_models)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``clickseg``."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, RuntimeError, OSError, LookupError) as error:
+        print(f"clickseg {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

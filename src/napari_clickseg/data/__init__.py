@@ -1,0 +1,1 @@
+"""Data sets, synthetic generators and napari sample data."""

@@ -1,0 +1,1 @@
+"""The interactive loop without any GUI: clicks, predictor, session."""

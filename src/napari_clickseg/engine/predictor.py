@@ -1,0 +1,369 @@
+"""Image + clicks + previous mask -> probability map, as the official predictor does it.
+
+One forward pass (official ``BasePredictor.get_prediction`` with ZoomIn, sigmoid and
+horizontal flip, SimpleClick's evaluation settings):
+
+1. ``input = cat(image, previous probability map)`` at full resolution;
+2. ZoomIn (:mod:`napari_clickseg.engine.zoom_in`) crops an ROI and resizes it to the
+   network size (bilinear, align_corners=True, aspect ratio not kept); clicks map to
+   ``size * (r - rmin) / (rmax - rmin + 1)``;
+3. the batch becomes [crop, horizontally flipped crop], flipped clicks ``c' = W - c - 1``;
+4. the logits of the two are averaged (``0.5 * (a + flip(b))``), then the sigmoid;
+5. the probabilities are resized back to the ROI (bilinear, align_corners=True) and pasted
+   into a zero canvas; that map becomes the next previous mask.
+
+CFR (cascade-forward refinement, CFR-ICL) repeats the pass ``steps + 1`` times with the same
+clicks for the first ``max_clicks`` clicks, each pass feeding the previous output back, and
+in adaptive mode stops once at most 20 pixels change at the threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from napari_clickseg.engine.clicks import Click, check_clicks_inside
+from napari_clickseg.engine.device import autocast_dtype, select_device
+from napari_clickseg.engine.image_input import to_rgb01
+from napari_clickseg.engine.zoom_in import Roi, ZoomInSettings, next_roi
+from napari_clickseg.models.click_maps import points_tensor
+from napari_clickseg.models.interface import ClickSegModel, ModelOutput
+
+#: Binarisation threshold of the official evaluation.
+DEFAULT_THRESHOLD = 0.49
+#: Adaptive CFR stops when at most this many pixels change between passes.
+CFR_ADAPTIVE_PIXELS = 20
+
+
+@dataclass(frozen=True)
+class CFRSettings:
+    """Cascade-forward refinement (CFR-ICL, Sun et al. 2024).
+
+    Attributes
+    ----------
+    steps : int
+        n in CFR-n: n extra forward passes (n + 1 in all). 0 disables CFR.
+    adaptive : bool
+        Stop early once at most 20 pixels change between consecutive passes.
+    max_clicks : int or None
+        CFR runs while the number of clicks is at most this: 1 (the paper and the official
+        default) refines only the first click; None refines every click.
+    """
+
+    steps: int = 0
+    adaptive: bool = False
+    max_clicks: int | None = 1
+
+    def __post_init__(self) -> None:
+        if self.steps < 0:
+            raise ValueError(f"CFR steps must be >= 0, got {self.steps}")
+        if self.max_clicks is not None and self.max_clicks < 1:
+            raise ValueError(f"CFR max_clicks must be >= 1 or None, got {self.max_clicks}")
+
+    def applies_to(self, num_clicks: int) -> bool:
+        """Whether CFR runs for a prediction with ``num_clicks`` clicks."""
+        return self.steps > 0 and (self.max_clicks is None or num_clicks <= self.max_clicks)
+
+
+@dataclass
+class Prediction:
+    """The result of one click.
+
+    Attributes
+    ----------
+    probs : numpy.ndarray
+        (H, W) float32 probability map of the selected candidate, full image resolution.
+    candidates : numpy.ndarray
+        (K, H, W) float32 probability maps of every candidate (K = 1 for single-mask models).
+    scores : numpy.ndarray or None
+        (K,) candidate scores, None for single-mask models.
+    selected : int
+        Index of the candidate in ``probs``.
+    roi : tuple of int or None
+        The ZoomIn ROI (rmin, rmax, cmin, cmax) of the last pass, None without ZoomIn.
+    passes : int
+        Forward passes run for this click (more than 1 with CFR).
+    threshold : float
+        Threshold used by :attr:`mask`.
+    """
+
+    probs: np.ndarray
+    candidates: np.ndarray
+    scores: np.ndarray | None
+    selected: int
+    roi: Roi | None
+    passes: int
+    threshold: float = DEFAULT_THRESHOLD
+
+    @property
+    def mask(self) -> np.ndarray:
+        """Boolean mask ``probs > threshold``."""
+        return self.probs > self.threshold
+
+
+@dataclass
+class PredictorState:
+    """What a predictor carries from one click to the next (for undo)."""
+
+    prev_probs: np.ndarray
+    roi: Roi | None
+    zoom_probs: np.ndarray = field(repr=False)
+
+
+class Predictor:
+    """Runs a click-segmentation model on one image, click after click.
+
+    Parameters
+    ----------
+    model : ClickSegModel
+        Any model of :mod:`napari_clickseg.models`.
+    device : str or torch.device, optional
+        Where to run; CUDA, then MPS, then CPU when omitted.
+    zoom_in : ZoomInSettings or None
+        ZoomIn crop settings; None feeds the whole image at its own size (it must then tile
+        into 224-px windows), as the official predictor without ZoomIn.
+    with_flip : bool
+        Average the logits of the crop and its horizontal flip (official default: True).
+    cfr : CFRSettings
+        Cascade-forward refinement; off by default.
+    threshold : float
+        Binarisation threshold of :attr:`Prediction.mask` (official: 0.49).
+    precision : {'float32', 'bfloat16', 'float16'}
+        Reduced precisions use autocast and need a CUDA GPU.
+    """
+
+    def __init__(
+        self,
+        model: ClickSegModel,
+        device: str | torch.device | None = None,
+        *,
+        zoom_in: ZoomInSettings | None = ZoomInSettings(),  # noqa: B008 - frozen dataclass
+        with_flip: bool = True,
+        cfr: CFRSettings = CFRSettings(),
+        threshold: float = DEFAULT_THRESHOLD,
+        precision: str = "float32",
+    ) -> None:
+        self.device = select_device(device)
+        self.autocast = autocast_dtype(precision, self.device)
+        self.model = model.to(self.device).eval()
+        self.zoom_in = zoom_in
+        self.with_flip = with_flip
+        self.cfr = cfr
+        self.threshold = threshold
+        self._image: torch.Tensor | None = None
+        self._prev: torch.Tensor | None = None
+        self._zoom_probs: np.ndarray | None = None
+        self._roi: Roi | None = None
+
+    # -- image and state -------------------------------------------------------------------
+    def set_image(
+        self,
+        image: np.ndarray,
+        channels: Sequence[int] | None = None,
+        intensity_range: tuple[float, float] | None = None,
+    ) -> None:
+        """Set the image to segment and forget all previous clicks.
+
+        Parameters
+        ----------
+        image : numpy.ndarray
+            (H, W) grayscale or (H, W, C) channels last; see
+            :func:`napari_clickseg.engine.image_input.to_rgb01` for how channels and
+            intensities are mapped.
+        channels : sequence of int, optional
+            Three channels to feed as R, G, B.
+        intensity_range : tuple of float, optional
+            (low, high) intensity window for non-uint8 images.
+        """
+        rgb = to_rgb01(image, channels, intensity_range)
+        tensor = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))
+        self._image = tensor.unsqueeze(0).to(self.device)
+        self.reset()
+
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        """(H, W) of the current image."""
+        self._require_image()
+        return int(self._image.shape[2]), int(self._image.shape[3])
+
+    def reset(self) -> None:
+        """Forget clicks and previous masks; keep the image."""
+        self._require_image()
+        height, width = self.image_shape
+        self._prev = torch.zeros(1, 1, height, width, device=self.device)
+        self._zoom_probs = np.zeros((height, width), dtype=np.float32)
+        self._roi = None
+
+    def get_state(self) -> PredictorState:
+        """A copy of the state carried between clicks."""
+        self._require_image()
+        prev = self._prev[0, 0].float().cpu().numpy().copy()
+        zoom = prev if np.array_equal(prev, self._zoom_probs) else self._zoom_probs.copy()
+        return PredictorState(prev_probs=prev, roi=self._roi, zoom_probs=zoom)
+
+    def set_state(self, state: PredictorState) -> None:
+        """Restore a state from :meth:`get_state`."""
+        self._require_image()
+        if state.prev_probs.shape != self.image_shape:
+            raise ValueError(
+                f"state of shape {state.prev_probs.shape} does not fit the image {self.image_shape}"
+            )
+        self._prev = torch.from_numpy(state.prev_probs.copy())[None, None].to(self.device)
+        self._zoom_probs = state.zoom_probs.copy()
+        self._roi = state.roi
+
+    def set_prev_mask(self, mask: np.ndarray) -> None:
+        """Use a mask or probability map as the prior of the next click.
+
+        Used to refine an existing mask or to seed a slice from its neighbour. It becomes
+        both the network's previous-mask input and the mask ZoomIn crops around.
+
+        Parameters
+        ----------
+        mask : numpy.ndarray
+            (H, W) boolean mask or probabilities in [0, 1].
+        """
+        self._require_image()
+        probs = np.asarray(mask, dtype=np.float32)
+        if probs.shape != self.image_shape:
+            raise ValueError(
+                f"prior mask of shape {probs.shape} does not match the image {self.image_shape}"
+            )
+        if probs.size and (probs.min() < 0 or probs.max() > 1):
+            raise ValueError("prior mask values must lie in [0, 1]")
+        self._prev = torch.from_numpy(probs.copy())[None, None].to(self.device)
+        self._zoom_probs = probs.copy()
+        self._roi = None
+
+    # -- prediction ------------------------------------------------------------------------
+    def predict(self, clicks: Sequence[Click | tuple[float, float, bool]]) -> Prediction:
+        """Predict the mask for all clicks so far (the newest one last).
+
+        Parameters
+        ----------
+        clicks : sequence of Click or (row, col, is_positive)
+            Every click on the object so far, in image pixels, oldest first.
+
+        Returns
+        -------
+        Prediction
+            The new probability map; it also becomes the prior of the next call.
+        """
+        self._require_image()
+        click_list = [Click.from_tuple(c) for c in clicks]
+        if not click_list:
+            raise ValueError("predict needs at least one click")
+        check_clicks_inside(click_list, self.image_shape)
+        if not self.cfr.applies_to(len(click_list)):
+            return self._forward_pass(click_list, passes=1)
+        previous = None
+        for index in range(self.cfr.steps + 1):
+            prediction = self._forward_pass(click_list, passes=index + 1)
+            if self.cfr.adaptive and previous is not None:
+                changed = np.count_nonzero(
+                    (prediction.probs > self.threshold) != (previous > self.threshold)
+                )
+                if changed <= CFR_ADAPTIVE_PIXELS:
+                    return prediction
+            previous = prediction.probs
+        return prediction
+
+    def run_model(
+        self, image: torch.Tensor, prev_mask: torch.Tensor, points: torch.Tensor
+    ) -> ModelOutput:
+        """The raw network call with this predictor's device and precision.
+
+        Parameters
+        ----------
+        image : torch.Tensor
+            (B, 3, H, W) in [0, 1] on the predictor's device.
+        prev_mask : torch.Tensor
+            (B, 1, H, W) previous probabilities.
+        points : torch.Tensor
+            (B, 2M, 3) clicks in network-input pixels.
+
+        Returns
+        -------
+        ModelOutput
+            float32 logits (B, K, H, W) and scores (B, K) or None.
+        """
+        autocast = (
+            torch.autocast(self.device.type, dtype=self.autocast)
+            if self.autocast is not None
+            else nullcontext()
+        )
+        with torch.inference_mode(), autocast:
+            output = self.model(image, prev_mask, points)
+        scores = output.scores.float() if output.scores is not None else None
+        return ModelOutput(logits=output.logits.float(), scores=scores)
+
+    def _forward_pass(self, clicks: list[Click], passes: int) -> Prediction:
+        height, width = self.image_shape
+        net_input = torch.cat([self._image, self._prev], dim=1)
+        net_clicks = [(c.row, c.col, c.is_positive) for c in clicks]
+        roi = None
+        if self.zoom_in is not None:
+            roi = next_roi(self._roi, self._zoom_probs, clicks, self.zoom_in)
+            self._roi = roi
+            net_input, net_clicks = self._crop(net_input, net_clicks, roi)
+        batch, batch_clicks = net_input, [net_clicks]
+        if self.with_flip:
+            crop_width = net_input.shape[3]
+            batch = torch.cat([net_input, torch.flip(net_input, dims=[3])], dim=0)
+            batch_clicks.append([(r, crop_width - c - 1, p) for r, c, p in net_clicks])
+        points = points_tensor(batch_clicks, device=self.device)
+        output = self.run_model(batch[:, :3], batch[:, 3:], points)
+        logits, scores = output.logits, output.scores
+        if self.with_flip:
+            logits = 0.5 * (logits[:1] + torch.flip(logits[1:], dims=[3]))
+            scores = None if scores is None else 0.5 * (scores[:1] + scores[1:])
+        probs = torch.sigmoid(logits)
+        if roi is not None:
+            rmin, rmax, cmin, cmax = roi
+            resized = F.interpolate(
+                probs, size=(rmax - rmin + 1, cmax - cmin + 1), mode="bilinear", align_corners=True
+            )
+            probs = torch.zeros(1, probs.shape[1], height, width, device=self.device)
+            probs[:, :, rmin : rmax + 1, cmin : cmax + 1] = resized
+        selected = int(torch.argmax(scores[0])) if scores is not None else 0
+        self._prev = probs[:, selected : selected + 1].contiguous()
+        candidates = probs[0].cpu().numpy()
+        self._zoom_probs = candidates[selected]
+        return Prediction(
+            probs=candidates[selected],
+            candidates=candidates,
+            scores=None if scores is None else scores[0].cpu().numpy(),
+            selected=selected,
+            roi=roi,
+            passes=passes,
+            threshold=self.threshold,
+        )
+
+    def _crop(
+        self,
+        net_input: torch.Tensor,
+        clicks: list[tuple[float, float, bool]],
+        roi: Roi,
+    ) -> tuple[torch.Tensor, list[tuple[float, float, bool]]]:
+        rmin, rmax, cmin, cmax = roi
+        target_h, target_w = self.zoom_in.target_size
+        crop = net_input[:, :, rmin : rmax + 1, cmin : cmax + 1]
+        crop = F.interpolate(crop, size=(target_h, target_w), mode="bilinear", align_corners=True)
+        scaled = [
+            (
+                target_h * (r - rmin) / (rmax - rmin + 1),
+                target_w * (c - cmin) / (cmax - cmin + 1),
+                p,
+            )
+            for r, c, p in clicks
+        ]
+        return crop, scaled
+
+    def _require_image(self) -> None:
+        if self._image is None:
+            raise RuntimeError("no image set: call set_image(image) first")

@@ -1,0 +1,141 @@
+"""ZoomIn: the crop of the image the network sees, as the official predictor chooses it.
+
+Follows ``isegm/inference/transforms/zoom_in.py`` (and the bbox helpers of
+``isegm/utils/misc.py``) with the evaluation settings of SimpleClick: the whole image at the
+first click, then the box of the previous mask (> 0.5) and the positive clicks expanded
+1.4x about its centre (at least 200 px a side, Python's round-half-to-even), clamped to the
+image, and kept until a positive click falls outside it or the new box's IoU with it drops
+below 0.5.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from napari_clickseg.engine.clicks import Click
+
+#: An ROI as inclusive (rmin, rmax, cmin, cmax) pixel bounds.
+Roi = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class ZoomInSettings:
+    """Parameters of the ZoomIn crop (defaults: SimpleClick evaluation).
+
+    Attributes
+    ----------
+    target_size : tuple of int
+        Network input (height, width); the crop is resized to it without keeping the
+        aspect ratio.
+    expansion_ratio : float
+        Factor the object's box is expanded by.
+    min_crop_size : int
+        Minimum crop side in image pixels.
+    recompute_thresh_iou : float
+        A new box replaces the stored one when their IoU is below this.
+    prob_thresh : float
+        Probability above which a pixel counts as object for the box.
+    """
+
+    target_size: tuple[int, int] = (448, 448)
+    expansion_ratio: float = 1.4
+    min_crop_size: int = 200
+    recompute_thresh_iou: float = 0.5
+    prob_thresh: float = 0.5
+
+
+def bbox_from_mask(mask: np.ndarray) -> Roi:
+    """Inclusive bounding box (rmin, rmax, cmin, cmax) of a non-empty boolean mask."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
+
+
+def expand_bbox(bbox: Roi, ratio: float, min_size: int) -> Roi:
+    """Expand a box about its centre by ``ratio``, at least ``min_size`` a side."""
+    rmin, rmax, cmin, cmax = bbox
+    rcenter, ccenter = 0.5 * (rmin + rmax), 0.5 * (cmin + cmax)
+    height = max(ratio * (rmax - rmin + 1), min_size)
+    width = max(ratio * (cmax - cmin + 1), min_size)
+    # Python's round (half to even), as the official code.
+    return (
+        round(rcenter - 0.5 * height),
+        round(rcenter + 0.5 * height),
+        round(ccenter - 0.5 * width),
+        round(ccenter + 0.5 * width),
+    )
+
+
+def clamp_bbox(bbox: Roi, height: int, width: int) -> Roi:
+    """Clamp a box to an image of ``height`` x ``width``."""
+    return (max(0, bbox[0]), min(height - 1, bbox[1]), max(0, bbox[2]), min(width - 1, bbox[3]))
+
+
+def _segment_iou(a: tuple[int, int], b: tuple[int, int]) -> float:
+    intersection = max(0, min(a[1], b[1]) - max(a[0], b[0]) + 1)
+    union = max(1e-6, max(a[1], b[1]) - min(a[0], b[0]) + 1)
+    return intersection / union
+
+
+def bbox_iou(a: Roi, b: Roi) -> float:
+    """IoU of two inclusive boxes, as the product of the row and column segment IoUs."""
+    return _segment_iou(a[:2], b[:2]) * _segment_iou(a[2:], b[2:])
+
+
+def object_roi(mask: np.ndarray, clicks: Sequence[Click], settings: ZoomInSettings) -> Roi:
+    """Box of the mask plus the positive clicks' pixels, expanded and clamped."""
+    mask = mask.copy()
+    for click in clicks:
+        if click.is_positive:
+            mask[int(click.row), int(click.col)] = True
+    roi = expand_bbox(bbox_from_mask(mask), settings.expansion_ratio, settings.min_crop_size)
+    return clamp_bbox(roi, *mask.shape)
+
+
+def clicks_inside_roi(roi: Roi, clicks: Sequence[Click]) -> bool:
+    """Whether every positive click lies in the ROI (the official half-open test)."""
+    rmin, rmax, cmin, cmax = roi
+    return all(
+        rmin <= click.row < rmax and cmin <= click.col < cmax
+        for click in clicks
+        if click.is_positive
+    )
+
+
+def next_roi(
+    current: Roi | None,
+    prev_probs: np.ndarray,
+    clicks: Sequence[Click],
+    settings: ZoomInSettings,
+) -> Roi:
+    """The ROI to use for the next forward pass.
+
+    Parameters
+    ----------
+    current : tuple of int or None
+        The ROI in use, None before the first click.
+    prev_probs : numpy.ndarray
+        The previous full-resolution probability map (H, W); zeros before the first click.
+    clicks : sequence of Click
+        All clicks so far, in image pixels.
+    settings : ZoomInSettings
+        ZoomIn parameters.
+
+    Returns
+    -------
+    tuple of int
+        Inclusive (rmin, rmax, cmin, cmax).
+    """
+    mask = prev_probs > settings.prob_thresh
+    if mask.any():
+        candidate = object_roi(mask, clicks, settings)
+    else:
+        candidate = (0, mask.shape[0] - 1, 0, mask.shape[1] - 1)
+    if current is None or not clicks_inside_roi(current, clicks):
+        return candidate
+    if bbox_iou(candidate, current) < settings.recompute_thresh_iou:
+        return candidate
+    return current

@@ -1,0 +1,1 @@
+"""torch nn.Modules of the three architectures, their configs and checkpoint formats."""

@@ -1,0 +1,85 @@
+"""Clicks as network input: the official points layout and binary click disks.
+
+The layout and the disk maths follow the official SimpleClick code (``isegm/model/ops.py``,
+``DistMaps`` with ``use_disks=True``) exactly: squared distances from every pixel to every
+click at float coordinates, the minimum over positive and over negative clicks separately,
+and a disk ``d^2 <= radius^2``. The radius is in network-input pixels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+#: Distance given to padding clicks; far larger than any disk radius.
+_INVALID_DISTANCE = 1e6
+
+
+def points_tensor(
+    clicks: Sequence[Sequence[tuple[float, float, bool]]],
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """Pack click lists into the official (B, 2M, 3) points tensor.
+
+    Parameters
+    ----------
+    clicks : sequence of sequences of (row, col, is_positive)
+        One click list per batch item, in the order the clicks were made. Coordinates are
+        in network-input pixels and may be fractional.
+    device : torch.device or str, optional
+        Device of the returned tensor.
+
+    Returns
+    -------
+    torch.Tensor
+        Float tensor of shape (B, 2M, 3) with M = max(#positive, #negative, 1) over the
+        batch. The first M rows of an item are its positive clicks, the last M its negative
+        clicks, each as (row, col, click_index); unused rows are (-1, -1, -1).
+    """
+    per_item = []
+    for item in clicks:
+        positives, negatives = [], []
+        for index, (row, col, is_positive) in enumerate(item):
+            (positives if is_positive else negatives).append((float(row), float(col), index))
+        per_item.append((positives, negatives))
+    num_max = max([1] + [max(len(p), len(n)) for p, n in per_item])
+    pad = [(-1.0, -1.0, -1.0)]
+    rows = [
+        positives + pad * (num_max - len(positives)) + negatives + pad * (num_max - len(negatives))
+        for positives, negatives in per_item
+    ]
+    return torch.tensor(rows, dtype=torch.float32, device=device).reshape(len(rows), 2 * num_max, 3)
+
+
+def click_disks(points: torch.Tensor, height: int, width: int, radius: float = 5.0) -> torch.Tensor:
+    """Binary disk maps of the positive and negative clicks.
+
+    Parameters
+    ----------
+    points : torch.Tensor
+        Clicks in the layout of :func:`points_tensor`, shape (B, 2M, 3).
+    height, width : int
+        Size of the maps (the network input size).
+    radius : float
+        Disk radius in network-input pixels (5 in all released models).
+
+    Returns
+    -------
+    torch.Tensor
+        Float tensor (B, 2, height, width): channel 0 the positive disks, channel 1 the
+        negative disks, each 1 inside a disk and 0 elsewhere.
+    """
+    batch, num_rows, _ = points.shape
+    num_per_sign = num_rows // 2
+    coords = points[..., :2].reshape(-1, 2).float()
+    invalid = coords.max(dim=1).values < 0
+    rows = torch.arange(height, dtype=torch.float32, device=points.device)
+    cols = torch.arange(width, dtype=torch.float32, device=points.device)
+    # (P, H, 1) + (P, 1, W): the same float arithmetic as the official meshgrid version.
+    d_row = (rows[None, :] - coords[:, 0:1]) ** 2
+    d_col = (cols[None, :] - coords[:, 1:2]) ** 2
+    dist = d_row[:, :, None] + d_col[:, None, :]
+    dist[invalid] = _INVALID_DISTANCE
+    dist = dist.view(batch, 2, num_per_sign, height, width).amin(dim=2)
+    return (dist <= radius**2).float()

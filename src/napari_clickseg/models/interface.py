@@ -1,0 +1,65 @@
+"""The one interface every click-segmentation network answers.
+
+Every architecture (SimpleClick, iCMFormer, PiClick) takes the same inputs and returns a
+:class:`ModelOutput`, so the predictor, the session and the widgets never branch on the
+architecture's name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass
+class ModelOutput:
+    """What a click-segmentation network returns for a batch.
+
+    Attributes
+    ----------
+    logits : torch.Tensor
+        Mask logits for K candidate masks, shape (B, K, H, W), at the input resolution.
+        K is 1 for single-mask models (SimpleClick, iCMFormer).
+    scores : torch.Tensor or None
+        Optional per-candidate scores, shape (B, K); higher is better. ``None`` for
+        single-mask models.
+    """
+
+    logits: torch.Tensor
+    scores: torch.Tensor | None = None
+
+    @property
+    def num_candidates(self) -> int:
+        """Number of candidate masks K."""
+        return int(self.logits.shape[1])
+
+
+class ClickSegModel(nn.Module):
+    """Base class of the click-segmentation networks.
+
+    Subclasses implement :meth:`forward` with this signature:
+
+    ``forward(image, prev_mask, points) -> ModelOutput``
+
+    - ``image``: (B, 3, H, W) float RGB in [0, 1] (normalisation happens inside the model);
+    - ``prev_mask``: (B, 1, H, W) float probability of the previous prediction (zeros if none);
+    - ``points``: (B, 2M, 3) float clicks in the official layout, see
+      :func:`napari_clickseg.models.click_maps.points_tensor`.
+
+    Attributes
+    ----------
+    input_size : tuple of int
+        The (height, width) the network was trained at (448 x 448 for the released models).
+    config : object
+        The dataclass config the model was built from (used to save and reload it).
+    """
+
+    input_size: tuple[int, int] = (448, 448)
+    config: object = None
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the model's parameters."""
+        return next(self.parameters()).device

@@ -1,0 +1,103 @@
+"""Named model variants and building a model from a config.
+
+``VARIANTS`` holds the official SimpleClick backbones at 448 px (reference table of the
+official ``plainvit_*448_*`` configs). Other architectures register here too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from napari_clickseg.models.interface import ClickSegModel
+from napari_clickseg.models.simpleclick import SimpleClickConfig, SimpleClickModel
+
+VARIANTS: dict[str, SimpleClickConfig] = {
+    "xtiny": SimpleClickConfig(
+        patch_size=16, embed_dim=160, depth=8, num_heads=4,
+        neck_out_dims=(96, 192, 288, 384), head_channels=128,
+    ),
+    "vit_base": SimpleClickConfig(
+        patch_size=16, embed_dim=768, depth=12, num_heads=12,
+        neck_out_dims=(128, 256, 512, 1024), head_channels=256,
+    ),
+    "vit_large": SimpleClickConfig(
+        patch_size=16, embed_dim=1024, depth=24, num_heads=16,
+        neck_out_dims=(192, 384, 768, 1536), head_channels=256,
+    ),
+    "vit_huge": SimpleClickConfig(
+        patch_size=14, embed_dim=1280, depth=32, num_heads=16,
+        neck_out_dims=(240, 480, 960, 1920), head_channels=256,
+    ),
+}  # fmt: skip
+
+#: Architecture name -> (config class, model class).
+ARCHITECTURES: dict[str, tuple[type, type[ClickSegModel]]] = {
+    "simpleclick": (SimpleClickConfig, SimpleClickModel),
+}
+
+
+def build_model(config: Any) -> ClickSegModel:
+    """Build an (untrained) model from a config object.
+
+    Parameters
+    ----------
+    config : dataclass
+        A config of a registered architecture, e.g. ``VARIANTS['vit_base']``.
+
+    Returns
+    -------
+    ClickSegModel
+        The network in eval mode with freshly initialised weights.
+    """
+    for config_class, model_class in ARCHITECTURES.values():
+        if isinstance(config, config_class):
+            return model_class(config).eval()
+    raise TypeError(f"no architecture is registered for config type {type(config).__name__}")
+
+
+def variant_config(name: str, **overrides: Any) -> Any:
+    """Config of a named variant, optionally with fields replaced.
+
+    Parameters
+    ----------
+    name : str
+        One of ``VARIANTS``.
+    **overrides
+        Config fields to replace, e.g. ``img_size=672``.
+    """
+    if name not in VARIANTS:
+        raise KeyError(f"unknown variant {name!r}; known variants: {', '.join(VARIANTS)}")
+    return dataclasses.replace(VARIANTS[name], **overrides)
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """Serialisable dict of a config, with its architecture name."""
+    data = dataclasses.asdict(config)
+    data["architecture"] = config.architecture
+    return data
+
+
+def config_from_dict(data: dict[str, Any]) -> Any:
+    """Inverse of :func:`config_to_dict`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown architecture or fields the config class does not have.
+    """
+    data = dict(data)
+    architecture = data.pop("architecture", None)
+    if architecture not in ARCHITECTURES:
+        raise ValueError(
+            f"config names architecture {architecture!r}; known: {', '.join(ARCHITECTURES)}"
+        )
+    config_class = ARCHITECTURES[architecture][0]
+    names = {f.name for f in dataclasses.fields(config_class)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(f"config for {architecture} has unknown fields: {', '.join(unknown)}")
+    for f in dataclasses.fields(config_class):
+        if f.name in data and isinstance(data[f.name], list):
+            data[f.name] = tuple(data[f.name])
+    return config_class(**data)

@@ -1,0 +1,156 @@
+"""SimpleClick (Liu et al., ICCV 2023): a plain ViT with early click fusion.
+
+Mirrors the official ``PlainVitModel``: the image is normalised with ImageNet statistics
+inside the model; [previous mask, positive disks, negative disks] go through their own
+patch embedding ("symmetric patch embedding") and are added to the image tokens before the
+positional embedding; the backbone output feeds the simple feature pyramid and the all-MLP
+head; logits at 1/4 (for patch 16) are upsampled to the input size bilinearly with
+``align_corners=True``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from napari_clickseg.models.click_maps import click_disks
+from napari_clickseg.models.fpn import SimpleFPN
+from napari_clickseg.models.heads import AllMLPHead
+from napari_clickseg.models.interface import ClickSegModel, ModelOutput
+from napari_clickseg.models.vit import PatchEmbed, PlainViT
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class SimpleClickConfig:
+    """Hyper-parameters of a SimpleClick network.
+
+    The defaults are ViT-B at 448 px. Field names are ours; :mod:`checkpoints` maps the
+    official config onto them.
+    """
+
+    img_size: int = 448
+    patch_size: int = 16
+    embed_dim: int = 768
+    depth: int = 12
+    num_heads: int = 12
+    mlp_ratio: float = 4.0
+    neck_out_dims: tuple[int, int, int, int] = (128, 256, 512, 1024)
+    head_channels: int = 256
+    upsample: str = "x1"
+    disk_radius: float = 5.0
+    with_prev_mask: bool = True
+    norm_mean: tuple[float, float, float] = field(default=IMAGENET_MEAN)
+    norm_std: tuple[float, float, float] = field(default=IMAGENET_STD)
+
+    architecture = "simpleclick"
+
+
+class SimpleClickModel(ClickSegModel):
+    """SimpleClick network; see the module docstring.
+
+    Parameters
+    ----------
+    config : SimpleClickConfig
+        Hyper-parameters.
+    """
+
+    def __init__(self, config: SimpleClickConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.input_size = (config.img_size, config.img_size)
+        click_channels = 3 if config.with_prev_mask else 2
+        self.patch_embed_coords = PatchEmbed(config.patch_size, click_channels, config.embed_dim)
+        self.backbone = PlainViT(
+            img_size=config.img_size,
+            patch_size=config.patch_size,
+            embed_dim=config.embed_dim,
+            depth=config.depth,
+            num_heads=config.num_heads,
+            mlp_ratio=config.mlp_ratio,
+        )
+        self.neck = SimpleFPN(config.embed_dim, config.neck_out_dims)
+        self.head = AllMLPHead(config.neck_out_dims, config.head_channels, 1, config.upsample)
+        mean = torch.tensor(config.norm_mean).view(1, 3, 1, 1)
+        std = torch.tensor(config.norm_std).view(1, 3, 1, 1)
+        self.register_buffer("norm_mean", mean, persistent=False)
+        self.register_buffer("norm_std", std, persistent=False)
+
+    def encode_image(self, image: torch.Tensor) -> torch.Tensor:
+        """Patch tokens of the image alone (they do not depend on the clicks).
+
+        Parameters
+        ----------
+        image : torch.Tensor
+            (B, 3, H, W) RGB in [0, 1].
+
+        Returns
+        -------
+        torch.Tensor
+            (B, N, D) image patch tokens, to be passed to :meth:`decode`.
+        """
+        return self.backbone.embed((image - self.norm_mean) / self.norm_std)
+
+    def decode(
+        self,
+        image_tokens: torch.Tensor,
+        prev_mask: torch.Tensor,
+        points: torch.Tensor,
+        size: tuple[int, int],
+    ) -> ModelOutput:
+        """Everything after the image patch embedding.
+
+        Parameters
+        ----------
+        image_tokens : torch.Tensor
+            Output of :meth:`encode_image` for an input of ``size``.
+        prev_mask : torch.Tensor
+            (B, 1, H, W) previous probability map.
+        points : torch.Tensor
+            (B, 2M, 3) clicks, see :func:`~napari_clickseg.models.click_maps.points_tensor`.
+        size : tuple of int
+            Input (H, W).
+
+        Returns
+        -------
+        ModelOutput
+            Logits (B, 1, H, W), no scores.
+        """
+        height, width = size
+        disks = click_disks(points, height, width, self.config.disk_radius)
+        click_maps = torch.cat([prev_mask, disks], dim=1) if self.config.with_prev_mask else disks
+        grid = (height // self.config.patch_size, width // self.config.patch_size)
+        tokens = image_tokens + self.patch_embed_coords(click_maps)
+        tokens = tokens + self.backbone.positional_embedding(grid)
+        tokens = self.backbone.forward_tokens(tokens, grid)
+        batch, _, dim = tokens.shape
+        feature_map = tokens.transpose(1, 2).reshape(batch, dim, *grid)
+        logits = self.head(self.neck(feature_map))
+        logits = F.interpolate(logits, size=size, mode="bilinear", align_corners=True)
+        return ModelOutput(logits=logits)
+
+    def forward(
+        self, image: torch.Tensor, prev_mask: torch.Tensor, points: torch.Tensor
+    ) -> ModelOutput:
+        """Mask logits for images, previous masks and clicks.
+
+        Parameters
+        ----------
+        image : torch.Tensor
+            (B, 3, H, W) RGB in [0, 1].
+        prev_mask : torch.Tensor
+            (B, 1, H, W) previous probability map (zeros before the first click).
+        points : torch.Tensor
+            (B, 2M, 3) clicks in network-input pixels.
+
+        Returns
+        -------
+        ModelOutput
+            Logits (B, 1, H, W).
+        """
+        size = (int(image.shape[-2]), int(image.shape[-1]))
+        return self.decode(self.encode_image(image), prev_mask, points, size)

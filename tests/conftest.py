@@ -1,0 +1,40 @@
+"""Shared fixtures: tiny model configs that run in milliseconds on a CPU."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _deterministic_torch():
+    torch.manual_seed(0)
+    yield
+
+
+@pytest.fixture
+def tiny_config():
+    """A SimpleClick config with the real structure and a few thousand parameters."""
+    from napari_clickseg.models.simpleclick import SimpleClickConfig
+
+    return SimpleClickConfig(
+        img_size=448,
+        patch_size=16,
+        embed_dim=16,
+        depth=8,
+        num_heads=2,
+        neck_out_dims=(8, 8, 8, 8),
+        head_channels=8,
+    )
+
+
+@pytest.fixture
+def tiny_model(tiny_config):
+    from napari_clickseg.models.registry import build_model
+
+    return build_model(tiny_config)

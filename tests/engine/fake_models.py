@@ -1,0 +1,35 @@
+"""Tiny deterministic stand-ins for a network, to test the predictor's bookkeeping."""
+
+from __future__ import annotations
+
+import torch
+
+from napari_clickseg.models.click_maps import click_disks
+from napari_clickseg.models.interface import ClickSegModel, ModelOutput
+
+
+class DiskOracle(ClickSegModel):
+    """Logit +4 inside the positive click disks, -4 elsewhere; ignores image and prior."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.anchor = torch.nn.Parameter(torch.zeros(()))
+        self.calls: list[torch.Tensor] = []
+
+    def forward(self, image, prev_mask, points):
+        self.calls.append(points.clone())
+        disks = click_disks(points, image.shape[2], image.shape[3])
+        return ModelOutput(logits=8.0 * disks[:, :1] - 4.0 + self.anchor)
+
+
+class PriorDrift(ClickSegModel):
+    """Moves the previous probability halfway towards a fixed target map on each pass."""
+
+    def __init__(self, target: float = 0.9) -> None:
+        super().__init__()
+        self.anchor = torch.nn.Parameter(torch.zeros(()))
+        self.target = target
+
+    def forward(self, image, prev_mask, points):
+        probs = (0.5 * (prev_mask + self.target)).clamp(1e-4, 1 - 1e-4)
+        return ModelOutput(logits=torch.logit(probs) + self.anchor)

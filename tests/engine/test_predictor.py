@@ -1,0 +1,191 @@
+import numpy as np
+import pytest
+import torch
+from fake_models import DiskOracle, PriorDrift
+from scipy import ndimage
+
+from napari_clickseg.engine.predictor import CFRSettings, Predictor
+from napari_clickseg.engine.zoom_in import ZoomInSettings, expand_bbox
+
+
+def _image(height=150, width=230):
+    return (np.random.default_rng(0).random((height, width, 3)) * 255).astype(np.uint8)
+
+
+def test_first_click_segments_around_the_click_on_an_anisotropic_resize():
+    predictor = Predictor(DiskOracle(), "cpu")
+    predictor.set_image(_image())
+    prediction = predictor.predict([(40, 170, True)])
+    assert prediction.roi == (0, 149, 0, 229)
+    _, count = ndimage.label(prediction.mask)
+    # one blob at the click; a wrong flip of the click column would add a mirrored blob
+    assert count == 1
+    assert prediction.mask[40, 170]
+    centre = ndimage.center_of_mass(prediction.mask)
+    assert abs(centre[0] - 40) < 1 and abs(centre[1] - 170) < 1.5
+    # the 5-px disk in the 448 input is an ellipse in the image: radii 5*150/448, 5*230/448
+    rows, cols = np.nonzero(prediction.mask)
+    assert rows.max() - rows.min() < cols.max() - cols.min()
+
+
+def test_flip_batch_holds_mirrored_clicks():
+    model = DiskOracle()
+    predictor = Predictor(model, "cpu")
+    predictor.set_image(_image())
+    predictor.predict([(40, 170, True), (100, 20, False)])
+    points = model.calls[-1]
+    assert points.shape[0] == 2
+    col = 448 * 170 / 230
+    assert points[0, 0, 1].item() == pytest.approx(col)
+    assert points[1, 0, 1].item() == pytest.approx(448 - col - 1)
+    assert points[0, 0, 0].item() == points[1, 0, 0].item() == pytest.approx(448 * 40 / 150)
+
+
+def test_without_flip_the_batch_has_one_item():
+    model = DiskOracle()
+    predictor = Predictor(model, "cpu", with_flip=False)
+    predictor.set_image(_image())
+    predictor.predict([(40, 170, True)])
+    assert model.calls[-1].shape[0] == 1
+
+
+def test_second_click_zooms_in_and_pastes_into_zero_canvas():
+    predictor = Predictor(DiskOracle(), "cpu")
+    predictor.set_image(_image(600, 700))
+    first = predictor.predict([(300, 350, True)])
+    second = predictor.predict([(300, 350, True), (310, 352, True)])
+    # the box of the previous mask (> 0.5) and the positive clicks, expanded
+    box_mask = first.probs > 0.5
+    box_mask[310, 352] = True
+    rows, cols = np.nonzero(box_mask)
+    bbox = (int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max()))
+    assert second.roi == expand_bbox(bbox, 1.4, 200)
+    rmin, rmax, cmin, cmax = second.roi
+    outside = np.ones_like(second.probs, bool)
+    outside[rmin : rmax + 1, cmin : cmax + 1] = False
+    assert np.all(second.probs[outside] == 0)
+    assert second.mask[300, 350] and second.mask[310, 352]
+
+
+def test_cfr_runs_n_plus_one_passes_on_first_click_only():
+    predictor = Predictor(PriorDrift(), "cpu", cfr=CFRSettings(steps=3))
+    predictor.set_image(_image())
+    assert predictor.predict([(10, 10, True)]).passes == 4
+    assert predictor.predict([(10, 10, True), (20, 20, False)]).passes == 1
+
+
+def test_cfr_every_click_when_asked():
+    predictor = Predictor(PriorDrift(), "cpu", cfr=CFRSettings(steps=2, max_clicks=None))
+    predictor.set_image(_image())
+    predictor.predict([(10, 10, True)])
+    assert predictor.predict([(10, 10, True), (20, 20, False)]).passes == 3
+
+
+def test_cfr_passes_feed_the_previous_output_back():
+    plain = Predictor(PriorDrift(), "cpu")
+    plain.set_image(_image())
+    for _ in range(3):  # three plain passes with the same click chain their outputs
+        expected = plain.predict([(10, 10, True)]).probs
+    cfr = Predictor(PriorDrift(), "cpu", cfr=CFRSettings(steps=2))
+    cfr.set_image(_image())
+    np.testing.assert_allclose(cfr.predict([(10, 10, True)]).probs, expected, atol=1e-6)
+
+
+def test_adaptive_cfr_stops_when_at_most_20_pixels_change():
+    # PriorDrift from 0 goes 0.45 -> 0.675 -> ...: the first pass is below 0.49 everywhere,
+    # the second above, the third equal at the threshold: adaptive stops after pass 3.
+    predictor = Predictor(PriorDrift(), "cpu", cfr=CFRSettings(steps=6, adaptive=True))
+    predictor.set_image(_image())
+    assert predictor.predict([(10, 10, True)]).passes == 3
+
+
+def test_state_round_trip_reproduces_the_continuation():
+    predictor = Predictor(DiskOracle(), "cpu")
+    predictor.set_image(_image(500, 500))
+    predictor.predict([(250, 250, True)])
+    state = predictor.get_state()
+    clicks = [(250, 250, True), (260, 240, True)]
+    first = predictor.predict(clicks)
+    predictor.predict([*clicks, (100, 100, True)])
+    predictor.set_state(state)
+    again = predictor.predict(clicks)
+    np.testing.assert_array_equal(first.probs, again.probs)
+    assert first.roi == again.roi
+
+
+def test_prior_mask_feeds_the_network_and_the_crop():
+    predictor = Predictor(PriorDrift(target=1.0), "cpu", with_flip=False)
+    predictor.set_image(_image(400, 400))
+    prior = np.zeros((400, 400), np.float32)
+    prior[100:140, 100:140] = 1
+    predictor.set_prev_mask(prior)
+    prediction = predictor.predict([(120, 120, True)])
+    assert prediction.roi == expand_bbox((100, 139, 100, 139), 1.4, 200)
+    assert prediction.probs[120, 120] > 0.99
+
+
+def test_real_tiny_model_gives_probabilities(tiny_model):
+    predictor = Predictor(tiny_model, "cpu")
+    predictor.set_image(_image())
+    prediction = predictor.predict([(75, 115, True)])
+    assert prediction.probs.shape == (150, 230)
+    assert prediction.candidates.shape == (1, 150, 230)
+    assert prediction.probs.min() >= 0 and prediction.probs.max() <= 1
+    assert prediction.selected == 0 and prediction.scores is None
+
+
+@pytest.mark.parametrize(
+    ("clicks", "error", "message"),
+    [
+        ([], ValueError, "at least one click"),
+        ([(150, 10, True)], ValueError, "outside the image"),
+        ([(-1, 10, True)], ValueError, "outside the image"),
+        ([(1, 2)], ValueError, "row, col, is_positive"),
+    ],
+)
+def test_bad_clicks_are_refused(clicks, error, message):
+    predictor = Predictor(DiskOracle(), "cpu")
+    predictor.set_image(_image())
+    with pytest.raises(error, match=message):
+        predictor.predict(clicks)
+
+
+def test_predict_before_set_image_says_what_to_do():
+    with pytest.raises(RuntimeError, match="set_image"):
+        Predictor(DiskOracle(), "cpu").predict([(1, 1, True)])
+
+
+def test_prior_of_wrong_shape_or_range_is_refused():
+    predictor = Predictor(DiskOracle(), "cpu")
+    predictor.set_image(_image())
+    with pytest.raises(ValueError, match="does not match the image"):
+        predictor.set_prev_mask(np.zeros((10, 10)))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        predictor.set_prev_mask(np.full((150, 230), 2.0))
+
+
+def test_reduced_precision_needs_a_gpu():
+    with pytest.raises(ValueError, match="needs a CUDA GPU"):
+        Predictor(DiskOracle(), "cpu", precision="bfloat16")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is present")
+def test_asking_for_cuda_without_gpu_is_a_clear_error():
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        Predictor(DiskOracle(), "cuda")
+
+
+def test_native_size_without_zoom_in():
+    predictor = Predictor(DiskOracle(), "cpu", zoom_in=None)
+    predictor.set_image(_image(448, 448))
+    prediction = predictor.predict([(200, 300, True)])
+    assert prediction.roi is None
+    assert prediction.mask[200, 300]
+
+
+def test_zoom_settings_target_size_is_honoured():
+    model = DiskOracle()
+    predictor = Predictor(model, "cpu", zoom_in=ZoomInSettings(target_size=(672, 672)))
+    predictor.set_image(_image())
+    predictor.predict([(10, 10, True)])
+    assert model.calls[-1][0, 0, 0].item() == pytest.approx(672 * 10 / 150)

@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+
+from napari_clickseg.engine.clicks import Click
+from napari_clickseg.engine.zoom_in import (
+    ZoomInSettings,
+    bbox_iou,
+    clicks_inside_roi,
+    expand_bbox,
+    next_roi,
+    object_roi,
+)
+
+SETTINGS = ZoomInSettings()
+
+
+def test_expand_bbox_uses_min_size_and_round_half_to_even():
+    # a 10-px box centred at 49.5 grows to the 200-px minimum: 49.5 -+ 100 -> -50.5, 149.5
+    # Python rounds half to even: -50.5 -> -50, 149.5 -> 150
+    assert expand_bbox((45, 54, 45, 54), 1.4, 200) == (-50, 150, -50, 150)
+
+
+def test_expand_bbox_large_object_scales_by_ratio():
+    rmin, rmax, cmin, cmax = expand_bbox((100, 399, 0, 499), 1.4, 200)
+    assert rmax - rmin == 420  # 1.4 * 300
+    assert cmax - cmin == 700
+
+
+def test_object_roi_includes_positive_clicks_and_clamps():
+    mask = np.zeros((300, 400), bool)
+    mask[140:160, 190:210] = True
+    roi = object_roi(mask, [Click(10, 395, True), Click(290, 5, False)], SETTINGS)
+    rmin, rmax, cmin, cmax = roi
+    assert rmin == 0 and cmax == 399  # clamped to the image
+    assert rmin <= 10 <= rmax and cmin <= 395 <= cmax
+    # the negative click is not part of the box
+    assert rmax < 290 or cmin > 5
+
+
+def test_clicks_inside_roi_uses_half_open_test():
+    roi = (10, 20, 10, 20)
+    assert clicks_inside_roi(roi, [Click(10, 10, True)])
+    assert not clicks_inside_roi(roi, [Click(20, 15, True)])  # r >= rmax counts as outside
+    assert clicks_inside_roi(roi, [Click(25, 25, False)])  # negatives are not checked
+
+
+def test_bbox_iou_is_product_of_segment_ious():
+    assert bbox_iou((0, 9, 0, 9), (0, 9, 0, 9)) == 1.0
+    assert bbox_iou((0, 9, 0, 9), (5, 14, 0, 9)) == pytest.approx(5 / 15)
+
+
+def test_first_click_gives_whole_image():
+    probs = np.zeros((120, 90), np.float32)
+    assert next_roi(None, probs, [Click(5, 5, True)], SETTINGS) == (0, 119, 0, 89)
+
+
+def test_roi_follows_mask_then_stays_until_a_rule_fires():
+    probs = np.zeros((600, 600), np.float32)
+    probs[280:320, 280:320] = 0.9
+    clicks = [Click(300, 300, True)]
+    whole = (0, 599, 0, 599)
+    crop = next_roi(whole, probs, clicks, SETTINGS)
+    assert crop == expand_bbox((280, 319, 280, 319), 1.4, 200)
+    # a slightly different mask keeps the stored ROI (IoU >= 0.5)
+    probs2 = probs.copy()
+    probs2[275:280, 280:320] = 0.9
+    assert next_roi(crop, probs2, clicks, SETTINGS) == crop
+    # a positive click outside the stored ROI forces a new one
+    far = [*clicks, Click(590, 590, True)]
+    assert next_roi(crop, probs2, far, SETTINGS) != crop
+
+
+def test_threshold_is_strictly_greater_than_half():
+    probs = np.full((300, 300), 0.5, np.float32)
+    assert next_roi(None, probs, [Click(1, 1, True)], SETTINGS) == (0, 299, 0, 299)

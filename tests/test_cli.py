@@ -1,0 +1,49 @@
+import numpy as np
+import pytest
+from skimage.io import imread, imsave
+
+from napari_clickseg.cli import main, parse_click
+from napari_clickseg.models.checkpoints import save_model
+
+
+def test_parse_click():
+    assert parse_click("12,34.5,+") == (12.0, 34.5, True)
+    assert parse_click("1, 2, -") == (1.0, 2.0, False)
+    with pytest.raises(Exception, match="row,col"):
+        parse_click("1,2")
+
+
+def test_demo_writes_png_and_reports_iou(tmp_path, capsys):
+    out = tmp_path / "demo.png"
+    assert main(["demo", "--out", str(out)]) == 0
+    picture = imread(out)
+    assert picture.shape == (256, 512, 3)
+    text = capsys.readouterr().out
+    iou = float(text.split("IoU ")[1].split()[0].rstrip(","))
+    assert iou > 0.8
+
+
+def test_segment_with_a_saved_model_writes_a_mask(tmp_path, tiny_model):
+    image = (np.random.default_rng(0).random((120, 160)) * 255).astype(np.uint8)
+    imsave(tmp_path / "image.png", image, check_contrast=False)
+    weights = save_model(tiny_model, tmp_path / "tiny.safetensors")
+    out, overlay = tmp_path / "mask.png", tmp_path / "overlay.png"
+    args = ["segment", str(tmp_path / "image.png"), "--click", "60,80,+", "--click", "10,10,-"]
+    args += ["--model", str(weights), "--out", str(out), "--overlay", str(overlay)]
+    args += ["--device", "cpu"]
+    assert main(args) == 0
+    mask = imread(out)
+    assert mask.shape == (120, 160) and set(np.unique(mask)) <= {0, 255}
+    assert imread(overlay).shape == (120, 160, 3)
+
+
+def test_unknown_model_name_is_a_clean_error(tmp_path, capsys):
+    code = main(["demo", "--model", "no_such_model", "--out", str(tmp_path / "x.png")])
+    assert code == 2
+    assert "no_such_model" in capsys.readouterr().err
+
+
+def test_models_lists_variants_and_weights(capsys):
+    assert main(["models"]) == 0
+    text = capsys.readouterr().out
+    assert "vit_huge" in text and "cocolvis_icl_vit_huge" in text
