@@ -316,7 +316,8 @@ class Predictor:
             crop_width = net_input.shape[3]
             batch = torch.cat([net_input, torch.flip(net_input, dims=[3])], dim=0)
             batch_clicks.append([(r, crop_width - c - 1, p) for r, c, p in net_clicks])
-        points = points_tensor(batch_clicks, device=self.device)
+        points_dtype = torch.float32 if self.device.type == "mps" else torch.float64
+        points = points_tensor(batch_clicks, device=self.device, dtype=points_dtype)
         output = self.run_model(batch[:, :3], batch[:, 3:], points)
         logits, scores = output.logits, output.scores
         if self.with_flip:

@@ -4,6 +4,13 @@ The layout and the disk maths follow the official SimpleClick code (``isegm/mode
 ``DistMaps`` with ``use_disks=True``) exactly: squared distances from every pixel to every
 click at float coordinates, the minimum over positive and over negative clicks separately,
 and a disk ``d^2 <= radius^2``. The radius is in network-input pixels.
+
+Bit-exactness detail: in the official evaluation the click coordinates reach the network as
+float64 (ZoomIn computes them from NumPy integers), and ``DistMaps`` subtracts them in place
+from a float32 pixel grid, which computes in float64 and rounds to float32; the squares and
+the sum are float32. :func:`points_tensor` therefore keeps float64 and :func:`click_disks`
+rounds the differences the same way, so boundary pixels of the disks match exactly (float32
+points give the same result as a float32 subtraction).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ _INVALID_DISTANCE = 1e6
 def points_tensor(
     clicks: Sequence[Sequence[tuple[float, float, bool]]],
     device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float64,
 ) -> torch.Tensor:
     """Pack click lists into the official (B, 2M, 3) points tensor.
 
@@ -29,11 +37,14 @@ def points_tensor(
         in network-input pixels and may be fractional.
     device : torch.device or str, optional
         Device of the returned tensor.
+    dtype : torch.dtype
+        float64 (the default) keeps fractional click positions as the official evaluation
+        does; use float32 on devices without float64 (Apple MPS).
 
     Returns
     -------
     torch.Tensor
-        Float tensor of shape (B, 2M, 3) with M = max(#positive, #negative, 1) over the
+        Tensor of shape (B, 2M, 3) with M = max(#positive, #negative, 1) over the
         batch. The first M rows of an item are its positive clicks, the last M its negative
         clicks, each as (row, col, click_index); unused rows are (-1, -1, -1).
     """
@@ -49,7 +60,7 @@ def points_tensor(
         positives + pad * (num_max - len(positives)) + negatives + pad * (num_max - len(negatives))
         for positives, negatives in per_item
     ]
-    return torch.tensor(rows, dtype=torch.float32, device=device).reshape(len(rows), 2 * num_max, 3)
+    return torch.tensor(rows, dtype=dtype, device=device).reshape(len(rows), 2 * num_max, 3)
 
 
 def click_disks(points: torch.Tensor, height: int, width: int, radius: float = 5.0) -> torch.Tensor:
@@ -72,13 +83,16 @@ def click_disks(points: torch.Tensor, height: int, width: int, radius: float = 5
     """
     batch, num_rows, _ = points.shape
     num_per_sign = num_rows // 2
-    coords = points[..., :2].reshape(-1, 2).float()
+    coords = points[..., :2].reshape(-1, 2)
+    if not coords.is_floating_point():
+        coords = coords.float()
     invalid = coords.max(dim=1).values < 0
-    rows = torch.arange(height, dtype=torch.float32, device=points.device)
-    cols = torch.arange(width, dtype=torch.float32, device=points.device)
-    # (P, H, 1) + (P, 1, W): the same float arithmetic as the official meshgrid version.
-    d_row = (rows[None, :] - coords[:, 0:1]) ** 2
-    d_col = (cols[None, :] - coords[:, 1:2]) ** 2
+    rows = torch.arange(height, dtype=coords.dtype, device=points.device)
+    cols = torch.arange(width, dtype=coords.dtype, device=points.device)
+    # Differences in the points' precision rounded to float32, then float32 squares and sum:
+    # the official arithmetic (see the module docstring).
+    d_row = (rows[None, :] - coords[:, 0:1]).float() ** 2
+    d_col = (cols[None, :] - coords[:, 1:2]).float() ** 2
     dist = d_row[:, :, None] + d_col[:, None, :]
     dist[invalid] = _INVALID_DISTANCE
     dist = dist.view(batch, 2, num_per_sign, height, width).amin(dim=2)
