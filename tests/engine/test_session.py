@@ -111,3 +111,9 @@ def test_prior_starts_an_annotation(session):
     assert session.mask[210, 210] and not session.clicks
     session.add_click(210, 210, True)
     assert session.prediction.roi != (0, 499, 0, 519)
+
+
+def test_history_cannot_be_altered_through_probs(session):
+    session.add_click(250, 260, True)
+    with pytest.raises(ValueError, match="read-only"):
+        session.probs[0, 0] = 1.0

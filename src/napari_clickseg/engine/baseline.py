@@ -69,6 +69,7 @@ class RandomWalkerPredictor:
     def get_state(self) -> PredictorState:
         """A copy of the previous probability map."""
         probs = self._probs.copy()
+        probs.flags.writeable = False
         return PredictorState(prev_probs=probs, roi=None, zoom_probs=probs)
 
     def set_state(self, state: PredictorState) -> None:

@@ -204,6 +204,9 @@ class Predictor:
         self._require_image()
         prev = self._prev[0, 0].float().cpu().numpy().copy()
         zoom = prev if np.array_equal(prev, self._zoom_probs) else self._zoom_probs.copy()
+        # States are history (undo): read-only, so that no caller can alter them in place.
+        prev.flags.writeable = False
+        zoom.flags.writeable = False
         return PredictorState(prev_probs=prev, roi=self._roi, zoom_probs=zoom)
 
     def set_state(self, state: PredictorState) -> None:
@@ -334,7 +337,7 @@ class Predictor:
         selected = int(torch.argmax(scores[0])) if scores is not None else 0
         self._prev = probs[:, selected : selected + 1].contiguous()
         candidates = probs[0].cpu().numpy()
-        self._zoom_probs = candidates[selected]
+        self._zoom_probs = candidates[selected].copy()
         return Prediction(
             probs=candidates[selected],
             candidates=candidates,
