@@ -47,3 +47,17 @@ def test_models_lists_variants_and_weights(capsys):
     assert main(["models"]) == 0
     text = capsys.readouterr().out
     assert "vit_huge" in text and "cocolvis_icl_vit_huge" in text
+
+
+def test_segment_picks_channels_of_a_multichannel_tiff(tmp_path):
+    import tifffile
+
+    volume = np.zeros((64, 80, 4), np.uint16)
+    volume[16:48, 20:60, 2] = 1000  # the object is visible in channel 2 only
+    tifffile.imwrite(tmp_path / "mri.tif", volume)
+    out, overlay = tmp_path / "mask.png", tmp_path / "overlay.png"
+    args = ["segment", str(tmp_path / "mri.tif"), "--click", "32,40,+", "--channels", "2", "2", "2"]
+    assert main([*args, "--out", str(out), "--overlay", str(overlay)]) == 0
+    mask = imread(out) > 0
+    assert mask[32, 40] and not mask[5, 5]
+    assert imread(overlay).shape == (64, 80, 3)

@@ -60,8 +60,8 @@ def make_predictor(model: str, device: str | None, cfr_steps: int, adaptive: boo
     )
 
 
-def _run_clicks(predictor, image: np.ndarray, clicks, truth: np.ndarray | None):
-    predictor.set_image(image)
+def _run_clicks(predictor, image: np.ndarray, clicks, truth: np.ndarray | None, channels=None):
+    predictor.set_image(image, channels=channels)
     prediction = None
     for count in range(1, len(clicks) + 1):
         start = time.perf_counter()
@@ -118,20 +118,13 @@ def cmd_segment(args: argparse.Namespace) -> int:
     image = imread(args.image)
     predictor = make_predictor(args.model, args.device, args.cfr, args.adaptive, not args.no_flip)
     channels = tuple(args.channels) if args.channels else None
-    if channels is not None or (image.ndim == 3 and image.shape[2] not in (1, 3)):
-        predictor.set_image(image, channels=channels)
-        image_for_run = image[..., list(channels)] if channels else image
-    else:
-        image_for_run = image
-    prediction = _run_clicks(predictor, image_for_run, args.click, None)
+    prediction = _run_clicks(predictor, image, args.click, None, channels)
     imsave(args.out, (prediction.mask * 255).astype(np.uint8), check_contrast=False)
     print(f"wrote mask {args.out}")
     if args.overlay:
-        display = np.asarray(image_for_run)
-        if display.dtype != np.uint8:
-            from napari_clickseg.engine.image_input import to_rgb01
+        from napari_clickseg.engine.image_input import to_rgb01
 
-            display = (to_rgb01(display) * 255).astype(np.uint8)
+        display = (to_rgb01(image, channels) * 255).round().astype(np.uint8)
         imsave(args.overlay, overlay(display, prediction.mask, args.click), check_contrast=False)
         print(f"wrote overlay {args.overlay}")
     return 0
