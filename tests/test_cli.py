@@ -61,3 +61,31 @@ def test_segment_picks_channels_of_a_multichannel_tiff(tmp_path):
     mask = imread(out) > 0
     assert mask[32, 40] and not mask[5, 5]
     assert imread(overlay).shape == (64, 80, 3)
+
+
+def test_evaluate_prints_table_and_writes_csv_and_plot(tmp_path, capsys):
+    folder = tmp_path / "data"
+    (folder / "images").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    for index in range(2):
+        image = np.full((48, 64), 40, np.uint8)
+        mask = np.zeros((48, 64), np.uint8)
+        mask[10 + index : 30, 12 : 40 + index] = 255
+        image[mask > 0] = 200
+        imsave(folder / "images" / f"im{index}.png", image, check_contrast=False)
+        imsave(folder / "masks" / f"im{index}.png", mask, check_contrast=False)
+    out = tmp_path / "out"
+    args = ["evaluate", "--data", f"folder:{folder}", "--max-clicks", "3", "--out", str(out)]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "NoC@85" in text and "mIoU@3" in text and "(2 objects)" in text
+    csv_files = list(out.glob("*.csv"))
+    assert len(csv_files) == 1 and len(csv_files[0].read_text().splitlines()) == 3
+    assert list(out.glob("miou__baseline.png"))
+
+
+def test_evaluate_unknown_layout_is_a_clean_error(tmp_path, capsys):
+    (tmp_path / "nothing").mkdir()
+    code = main(["evaluate", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert "layout" in capsys.readouterr().err

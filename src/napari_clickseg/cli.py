@@ -4,6 +4,7 @@ Sub-commands so far:
 
 - ``clickseg demo``: segment a synthetic EM section from clicks and write a PNG;
 - ``clickseg segment``: segment an image file from clicks and write the mask;
+- ``clickseg evaluate``: the NoC protocol on data sets (table, per-object CSV, mIoU plot);
 - ``clickseg models``: list the model variants, the known official weights and the cache.
 """
 
@@ -130,6 +131,93 @@ def cmd_segment(args: argparse.Namespace) -> int:
     return 0
 
 
+class ProgressBar:
+    """A text progress bar on standard error for long runs."""
+
+    def __init__(self, label: str, width: int = 30) -> None:
+        self.label = label
+        self.width = width
+        self.start = time.perf_counter()
+
+    def __call__(self, done: int, total: int, message: str = "") -> None:
+        """Redraw the bar; ends the line when done == total."""
+        elapsed = time.perf_counter() - self.start
+        if total:
+            filled = round(self.width * done / total)
+            bar = "#" * filled + "." * (self.width - filled)
+            text = f"\r{self.label} [{bar}] {done}/{total} {elapsed:5.0f} s {message[:40]:40s}"
+        else:
+            text = f"\r{self.label} {done} {elapsed:5.0f} s {message[:40]:40s}"
+        print(text, end="", file=sys.stderr, flush=True)
+        if total and done >= total:
+            print(file=sys.stderr)
+
+
+def parse_option(text: str) -> tuple[str, object]:
+    """Parse KEY=VALUE; values become int, float, a list (comma-separated) or str."""
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"option {text!r}: expected KEY=VALUE")
+    key, value = text.split("=", 1)
+
+    def convert(item: str) -> object:
+        for kind in (int, float):
+            try:
+                return kind(item)
+            except ValueError:
+                pass
+        return item
+
+    parts = [convert(v) for v in value.split(",")] if "," in value else convert(value)
+    return key.strip(), parts
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """The NoC protocol on one or more data sets."""
+    from napari_clickseg.data.registry import open_dataset
+    from napari_clickseg.engine.evaluation import EvaluationSettings, evaluate_dataset
+    from napari_clickseg.engine.evaluation_report import plot_miou, results_table, write_csv
+
+    settings = EvaluationSettings(
+        max_clicks=args.max_clicks,
+        target_iou=args.target_iou,
+        full_curve=not args.stop_at_target,
+        selection=args.selection,
+    )
+    predictor = make_predictor(args.model, args.device, args.cfr, args.adaptive, not args.no_flip)
+    if args.cfr_every_click and hasattr(predictor, "cfr"):
+        import dataclasses
+
+        predictor.cfr = dataclasses.replace(predictor.cfr, max_clicks=None)
+    options = dict(args.data_option or [])
+    model_name = Path(args.model).stem if args.model != BASELINE else BASELINE
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for spec in args.data:
+        dataset = open_dataset(spec, **options)
+        if args.limit:
+            dataset = dataset.limit(args.limit, seed=args.seed)
+        label = f"{dataset.name}"
+        result = evaluate_dataset(
+            predictor, dataset, settings, progress=ProgressBar(f"{label} / {model_name}")
+        )
+        results[label] = result
+        print(
+            f"\n{label} ({result.summary.objects} objects), model {model_name}, "
+            f"{'full curves' if settings.full_curve else 'stop at ' + str(args.target_iou)}"
+        )
+        print(results_table(result, tuple(args.noc), tuple(args.miou)))
+        csv_path = write_csv(result, out / f"{_slug(label)}__{_slug(model_name)}.csv")
+        print(f"per-object results: {csv_path}")
+    plot_path = plot_miou(results, out / f"miou__{_slug(model_name)}.png", title=model_name)
+    print(f"mIoU plot: {plot_path}")
+    return 0
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     """List model variants, known weights and the cache directory."""
     from napari_clickseg.models.registry import VARIANTS
@@ -190,6 +278,46 @@ def build_parser() -> argparse.ArgumentParser:
         "--channels", type=int, nargs=3, metavar="C", help="three channels to use as R, G, B"
     )
     segment.set_defaults(func=cmd_segment)
+
+    evaluate = sub.add_parser(
+        "evaluate", help="NoC protocol on data sets: table, per-object CSV and mIoU plot"
+    )
+    _add_model_options(evaluate, BASELINE)
+    evaluate.add_argument(
+        "--data",
+        action="append",
+        required=True,
+        metavar="KIND:PATH",
+        help="data set: brats:, oai_zib:, sstem:, isbi:, folder: or slices: followed by a "
+        "path, or a path alone (layout detected); repeatable",
+    )
+    evaluate.add_argument(
+        "--data-option",
+        type=parse_option,
+        action="append",
+        metavar="KEY=VALUE",
+        help="adapter option, e.g. slices=20,21,22 or target=core (repeatable)",
+    )
+    evaluate.add_argument("--max-clicks", type=int, default=20)
+    evaluate.add_argument("--target-iou", type=float, default=0.90)
+    evaluate.add_argument(
+        "--stop-at-target",
+        action="store_true",
+        help="stop each object at the target IoU (faster; mIoU@k then covers fewer clicks)",
+    )
+    evaluate.add_argument("--noc", type=int, nargs="+", default=[85, 90], metavar="P")
+    evaluate.add_argument("--miou", type=int, nargs="+", default=[1, 3, 5, 10], metavar="K")
+    evaluate.add_argument("--limit", type=int, default=0, help="objects per data set (0: all)")
+    evaluate.add_argument("--seed", type=int, default=None, help="random object subset seed")
+    evaluate.add_argument("--cfr-every-click", action="store_true", help="CFR on every click")
+    evaluate.add_argument(
+        "--selection",
+        choices=["model", "oracle"],
+        default="model",
+        help="multi-candidate models: the model's pick (default) or the official oracle",
+    )
+    evaluate.add_argument("--out", default="clickseg_eval", help="folder for CSV and plot")
+    evaluate.set_defaults(func=cmd_evaluate)
 
     models = sub.add_parser("models", help="list variants, known weights and the cache")
     models.set_defaults(func=cmd_models)

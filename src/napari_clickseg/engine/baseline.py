@@ -3,9 +3,13 @@
 It answers the same calls as :class:`~napari_clickseg.engine.predictor.Predictor`
 (``set_image``, ``predict``, ``reset``, states), so sessions, the evaluation and the demo can
 run it where no trained model is at hand, and every table has a floor to compare against.
-Positive clicks seed the object and negative clicks the background, each as a small disk;
-without negative clicks the image border seeds the background. Probabilities are the random
-walker's (Grady 2006, scikit-image) for the object label.
+
+Positive clicks seed the object and negative clicks the background, each as a small disk. Like
+the networks' ZoomIn, the walker runs on a crop: the box of the clicks and of the previous mask
+(> 0.5), expanded 1.4x and at least half the image's longer side (64 px minimum); without a
+negative click in the crop, the crop's border seeds the background. Outside the crop the
+probability is 0. Probabilities are the random walker's (Grady 2006, scikit-image, direct solver)
+for the object label.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from skimage.segmentation import random_walker
 from napari_clickseg.engine.clicks import Click, check_clicks_inside
 from napari_clickseg.engine.image_input import to_rgb01
 from napari_clickseg.engine.predictor import DEFAULT_THRESHOLD, Prediction, PredictorState
+from napari_clickseg.engine.zoom_in import clamp_bbox, expand_bbox
 
 
 class RandomWalkerPredictor:
@@ -96,17 +101,26 @@ class RandomWalkerPredictor:
         if not click_list:
             raise ValueError("predict needs at least one click")
         check_clicks_inside(click_list, self.image_shape)
-        markers = self._markers(click_list)
-        if not (markers == 1).any():
-            probs = np.zeros(self.image_shape, np.float32)
-        else:
+        rmin, rmax, cmin, cmax = self._crop(click_list)
+        local = [
+            Click(c.row - rmin, c.col - cmin, c.is_positive)
+            for c in click_list
+            if rmin <= c.row <= rmax and cmin <= c.col <= cmax
+        ]
+        markers = self._markers(local, (rmax - rmin + 1, cmax - cmin + 1))
+        probs = np.zeros(self.image_shape, np.float32)
+        if (markers == 1).any():
             with warnings.catch_warnings():
                 # At high beta the solution leaves [0, 1] by a hair; scikit-image warns.
                 warnings.simplefilter("ignore", UserWarning)
                 full = random_walker(
-                    self._gray, markers, beta=self.beta, mode="bf", return_full_prob=True
+                    self._gray[rmin : rmax + 1, cmin : cmax + 1],
+                    markers,
+                    beta=self.beta,
+                    mode="bf",
+                    return_full_prob=True,
                 )
-            probs = np.clip(full[0], 0.0, 1.0).astype(np.float32)
+            probs[rmin : rmax + 1, cmin : cmax + 1] = np.clip(full[0], 0.0, 1.0)
         self._probs = probs
         return Prediction(
             probs=probs,
@@ -118,8 +132,21 @@ class RandomWalkerPredictor:
             threshold=self.threshold,
         )
 
-    def _markers(self, clicks: list[Click]) -> np.ndarray:
+    def _crop(self, clicks: list[Click]) -> tuple[int, int, int, int]:
         height, width = self.image_shape
+        mask = self._probs > 0.5
+        rows = [int(c.row) for c in clicks]
+        cols = [int(c.col) for c in clicks]
+        if mask.any():
+            mask_rows, mask_cols = np.nonzero(mask)
+            rows += [int(mask_rows.min()), int(mask_rows.max())]
+            cols += [int(mask_cols.min()), int(mask_cols.max())]
+        min_side = max(64, max(height, width) // 2)
+        box = (min(rows), max(rows), min(cols), max(cols))
+        return clamp_bbox(expand_bbox(box, 1.4, min_side), height, width)
+
+    def _markers(self, clicks: list[Click], shape: tuple[int, int]) -> np.ndarray:
+        height, width = shape
         markers = np.zeros((height, width), np.int32)
         if not any(not c.is_positive for c in clicks):
             markers[[0, -1], :] = 2

@@ -19,6 +19,7 @@ in adaptive mode stops once at most 20 pixels change at the threshold.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -275,6 +276,33 @@ class Predictor:
                     return prediction
             previous = prediction.probs
         return prediction
+
+    def select_candidate(self, prediction: Prediction, index: int) -> Prediction:
+        """Choose another candidate of the latest prediction and feed it back as the prior.
+
+        For multi-candidate models (PiClick): the chosen mask becomes the previous mask of the
+        next click and the mask ZoomIn crops around, as the official evaluation does when it
+        picks a candidate.
+
+        Parameters
+        ----------
+        prediction : Prediction
+            The latest result of :meth:`predict`.
+        index : int
+            Candidate to use.
+
+        Returns
+        -------
+        Prediction
+            The same prediction with ``selected`` and ``probs`` changed.
+        """
+        count = prediction.candidates.shape[0]
+        if not 0 <= index < count:
+            raise IndexError(f"candidate {index} does not exist: the prediction has {count}")
+        chosen = prediction.candidates[index]
+        self._prev = torch.from_numpy(chosen.copy())[None, None].to(self.device)
+        self._zoom_probs = chosen.copy()
+        return dataclasses.replace(prediction, probs=chosen, selected=index)
 
     def run_model(
         self, image: torch.Tensor, prev_mask: torch.Tensor, points: torch.Tensor
