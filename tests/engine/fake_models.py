@@ -33,3 +33,17 @@ class PriorDrift(ClickSegModel):
     def forward(self, image, prev_mask, points):
         probs = (0.5 * (prev_mask + self.target)).clamp(1e-4, 1 - 1e-4)
         return ModelOutput(logits=torch.logit(probs) + self.anchor)
+
+
+class TwoCandidates(ClickSegModel):
+    """Candidate 0: the positive click disks; candidate 1: everything; scores prefer 1."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.anchor = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, image, prev_mask, points):
+        disks = click_disks(points, image.shape[2], image.shape[3])[:, :1]
+        logits = torch.cat([8.0 * disks - 4.0, torch.full_like(disks, 4.0)], dim=1)
+        scores = torch.tensor([[0.2, 0.8]]).expand(image.shape[0], 2)
+        return ModelOutput(logits=logits + self.anchor, scores=scores)

@@ -189,3 +189,34 @@ def test_zoom_settings_target_size_is_honoured():
     predictor.set_image(_image())
     predictor.predict([(10, 10, True)])
     assert model.calls[-1][0, 0, 0].item() == pytest.approx(672 * 10 / 150)
+
+
+def test_candidates_scores_and_switching_feed_the_prior():
+    from fake_models import TwoCandidates
+
+    predictor = Predictor(TwoCandidates(), "cpu")
+    predictor.set_image(_image(300, 300))
+    prediction = predictor.predict([(150, 150, True)])
+    assert prediction.candidates.shape == (2, 300, 300)
+    assert prediction.selected == 1 and prediction.mask.all()  # the model's pick: best score
+    np.testing.assert_allclose(prediction.scores, [0.2, 0.8])
+    switched = predictor.select_candidate(prediction, 0)
+    assert switched.selected == 0 and switched.mask[150, 150] and not switched.mask[0, 0]
+    np.testing.assert_array_equal(predictor.get_state().prev_probs, switched.probs)
+    with pytest.raises(IndexError, match="has 2"):
+        predictor.select_candidate(prediction, 2)
+
+
+def test_oracle_selection_picks_the_candidate_closest_to_ground_truth():
+    from fake_models import TwoCandidates
+
+    from napari_clickseg.engine.evaluation import EvaluationSettings, evaluate_object
+
+    gt = np.zeros((300, 300), np.int8)
+    gt[140:161, 140:161] = 1
+    predictor = Predictor(TwoCandidates(), "cpu")
+    own = evaluate_object(predictor, _image(300, 300), gt, EvaluationSettings(max_clicks=1))
+    oracle = evaluate_object(
+        predictor, _image(300, 300), gt, EvaluationSettings(max_clicks=1, selection="oracle")
+    )
+    assert oracle.ious[0] > own.ious[0]
