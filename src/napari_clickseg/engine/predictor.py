@@ -37,8 +37,10 @@ from napari_clickseg.models.interface import ClickSegModel, ModelOutput
 
 #: Binarisation threshold of the official evaluation.
 DEFAULT_THRESHOLD = 0.49
-#: Adaptive CFR stops when at most this many pixels change between passes.
+#: Adaptive CFR stops when at most this many pixels change between passes ...
 CFR_ADAPTIVE_PIXELS = 20
+#: ... at this threshold (fixed in CFR-ICL's code, whatever the display threshold).
+CFR_ADAPTIVE_THRESHOLD = 0.49
 
 
 @dataclass(frozen=True)
@@ -270,7 +272,8 @@ class Predictor:
             prediction = self._forward_pass(click_list, passes=index + 1)
             if self.cfr.adaptive and previous is not None:
                 changed = np.count_nonzero(
-                    (prediction.probs > self.threshold) != (previous > self.threshold)
+                    (prediction.probs > CFR_ADAPTIVE_THRESHOLD)
+                    != (previous > CFR_ADAPTIVE_THRESHOLD)
                 )
                 if changed <= CFR_ADAPTIVE_PIXELS:
                     return prediction
