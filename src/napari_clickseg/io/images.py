@@ -93,17 +93,7 @@ def tiff_page_count(path: str | Path) -> int:
     UnreadableFileError
         If the file is not a readable TIFF.
     """
-    import tifffile
-
-    path = Path(path)
-    _check_file(path, TIFF_SUFFIXES)
-    try:
-        with tifffile.TiffFile(path) as tif:
-            return len(tif.pages)
-    except MemoryError:
-        raise
-    except Exception as exc:
-        raise UnreadableFileError(f"cannot read TIFF {path}: {exc}") from exc
+    return _with_tiff(path, lambda tif: len(tif.pages), "cannot read TIFF")
 
 
 def read_tiff_page(path: str | Path, index: int) -> np.ndarray:
@@ -130,17 +120,26 @@ def read_tiff_page(path: str | Path, index: int) -> np.ndarray:
     UnreadableFileError
         If the file is not a readable TIFF.
     """
+
+    def page(tif) -> np.ndarray:
+        n = len(tif.pages)
+        if not 0 <= index < n:
+            raise IndexError(f"page {index} out of range: {path} has {n} pages (0..{n - 1})")
+        return np.asarray(tif.pages[index].asarray())
+
+    return _with_tiff(path, page, f"cannot read page {index} of TIFF")
+
+
+def _with_tiff(path: str | Path, read, failure: str):
+    """Open a TIFF and apply ``read`` to it; decoding failures become UnreadableFileError."""
     import tifffile
 
     path = Path(path)
     _check_file(path, TIFF_SUFFIXES)
     try:
         with tifffile.TiffFile(path) as tif:
-            n = len(tif.pages)
-            if not 0 <= index < n:
-                raise IndexError(f"page {index} out of range: {path} has {n} pages (0..{n - 1})")
-            return np.asarray(tif.pages[index].asarray())
+            return read(tif)
     except (IndexError, MemoryError):
         raise
     except Exception as exc:
-        raise UnreadableFileError(f"cannot read page {index} of TIFF {path}: {exc}") from exc
+        raise UnreadableFileError(f"{failure} {path}: {exc}") from exc
