@@ -223,11 +223,11 @@ def cmd_models(args: argparse.Namespace) -> int:
     from napari_clickseg.models.registry import VARIANTS
     from napari_clickseg.models.weights import KNOWN_WEIGHTS, cache_dir
 
-    print("variants (architecture simpleclick):")
+    print("variants:")
     for name, config in VARIANTS.items():
         print(
-            f"  {name:10s} patch {config.patch_size}, width {config.embed_dim}, "
-            f"depth {config.depth}, heads {config.num_heads}"
+            f"  {name:20s} {config.architecture:11s} patch {config.patch_size}, "
+            f"width {config.embed_dim}, depth {config.depth}, heads {config.num_heads}"
         )
     cache = cache_dir()
     print(f"known weights (cache: {cache}):")

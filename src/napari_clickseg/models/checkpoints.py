@@ -2,7 +2,7 @@
 
 Three sources are understood:
 
-- official research checkpoints (SimpleClick, CFR-ICL): ``torch.save``d dicts
+- official research checkpoints (SimpleClick, CFR-ICL, iCMFormer ViT): ``torch.save``d dicts
   ``{'state_dict': ..., 'config': ...}`` whose config pickles research-code objects. They
   are read by :mod:`napari_clickseg.models.safe_pickle`, which never executes code from
   the file, and loaded strictly;
@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 from napari_clickseg.models.errors import CheckpointError, NotACheckpointError
+from napari_clickseg.models.icmformer import ICMFormerConfig
 from napari_clickseg.models.interface import ClickSegModel
 from napari_clickseg.models.registry import (
     build_model,
@@ -36,6 +37,7 @@ FORMAT_VERSION = "1"
 #: Official model classes and the architecture each maps to.
 OFFICIAL_CLASSES = {
     "isegm.model.is_plainvit_model.PlainVitModel": "simpleclick",
+    "isegm.model.is_icmformer_plainvit_model.PlainVitModel": "icmformer",
 }
 
 #: Heads per width for the released ViTs (head count cannot be read from shapes).
@@ -136,7 +138,7 @@ def official_config(
 
     Returns
     -------
-    SimpleClickConfig
+    SimpleClickConfig or ICMFormerConfig
         The config to build the model with.
     """
     inferred = _config_from_shapes(state_dict, path)
@@ -157,8 +159,13 @@ def official_config(
             f"{path} encodes clicks as distance maps (use_disks=False); only the disk "
             "encoding of the released SimpleClick models is supported"
         )
+    if OFFICIAL_CLASSES[class_name] != inferred.architecture:
+        raise CheckpointMismatchError(
+            f"{path} names class {class_name} but its weights are those of a "
+            f"{inferred.architecture} model"
+        )
     mean_std = params.get("norm_mean_std") or (inferred.norm_mean, inferred.norm_std)
-    return SimpleClickConfig(
+    return type(inferred)(
         img_size=_first(backbone.get("img_size", inferred.img_size)),
         patch_size=_first(backbone.get("patch_size", inferred.patch_size)),
         embed_dim=int(backbone.get("embed_dim", inferred.embed_dim)),
@@ -172,7 +179,15 @@ def official_config(
         with_prev_mask=bool(params.get("with_prev_mask", inferred.with_prev_mask)),
         norm_mean=tuple(float(v) for v in mean_std[0]),
         norm_std=tuple(float(v) for v in mean_std[1]),
+        **_extra_fields(inferred),
     )
+
+
+def _extra_fields(config: SimpleClickConfig) -> dict[str, Any]:
+    """Fields beyond SimpleClick's that only the weights tell (iCMFormer's cross blocks)."""
+    if isinstance(config, ICMFormerConfig):
+        return {"num_cross_blocks": config.num_cross_blocks}
+    return {}
 
 
 def _first(value: Any) -> int:
@@ -187,7 +202,7 @@ def _first(value: Any) -> int:
 def _config_from_shapes(
     state_dict: Mapping[str, torch.Tensor], path: str | Path
 ) -> SimpleClickConfig:
-    """Read a SimpleClick config off the weight shapes of a state_dict."""
+    """Read a SimpleClick or iCMFormer (ViT) config off the weight shapes of a state_dict."""
     required = [
         "backbone.patch_embed.proj.weight",
         "backbone.pos_embed",
@@ -216,7 +231,11 @@ def _config_from_shapes(
     channels = int(state_dict["head.conv_seg.weight"].shape[1])
     width = int(state_dict["head.convs.0.conv.weight"].shape[0])
     upsample = {1: "x1", 2: "x2", 4: "x4"}.get(width // max(channels, 1), "x1")
-    return SimpleClickConfig(
+    cross_blocks = {int(k.split(".")[2]) for k in state_dict if k.startswith("backbone.blocks2.")}
+    config_class, extra = SimpleClickConfig, {}
+    if cross_blocks:
+        config_class, extra = ICMFormerConfig, {"num_cross_blocks": max(cross_blocks) + 1}
+    return config_class(
         img_size=grid * patch_size,
         patch_size=patch_size,
         embed_dim=embed_dim,
@@ -235,6 +254,7 @@ def _config_from_shapes(
         head_channels=channels,
         upsample=upsample,
         with_prev_mask=int(state_dict["patch_embed_coords.proj.weight"].shape[1]) == 3,
+        **extra,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from napari_clickseg.models.icmformer import ICMFormerConfig, ICMFormerModel
 from napari_clickseg.models.interface import ClickSegModel
 from napari_clickseg.models.simpleclick import SimpleClickConfig, SimpleClickModel
 
@@ -31,9 +32,18 @@ VARIANTS: dict[str, SimpleClickConfig] = {
     ),
 }  # fmt: skip
 
+#: iCMFormer ViT variants (official configs ``icmformer_plainvit_{base,large,huge}448``):
+#: the SimpleClick backbones plus depth // 6 + 1 cross-modality blocks. No weights are released.
+ICMFORMER_VARIANTS: dict[str, ICMFormerConfig] = {
+    f"icmformer_{name}": ICMFormerConfig(**dataclasses.asdict(VARIANTS[name]))
+    for name in ("vit_base", "vit_large", "vit_huge")
+}
+VARIANTS.update(ICMFORMER_VARIANTS)
+
 #: Architecture name -> (config class, model class).
 ARCHITECTURES: dict[str, tuple[type, type[ClickSegModel]]] = {
     "simpleclick": (SimpleClickConfig, SimpleClickModel),
+    "icmformer": (ICMFormerConfig, ICMFormerModel),
 }
 
 
@@ -51,7 +61,7 @@ def build_model(config: Any) -> ClickSegModel:
         The network in eval mode with freshly initialised weights.
     """
     for config_class, model_class in ARCHITECTURES.values():
-        if isinstance(config, config_class):
+        if type(config) is config_class:
             return model_class(config).eval()
     raise TypeError(f"no architecture is registered for config type {type(config).__name__}")
 

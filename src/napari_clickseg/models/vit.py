@@ -203,10 +203,31 @@ class PlainViT(nn.Module):
         torch.Tensor
             (B, N, D) output tokens, no final norm.
         """
+        return self.run_blocks(tokens, grid, range(self.depth))
+
+    def run_blocks(
+        self, tokens: torch.Tensor, grid: tuple[int, int], indices: range
+    ) -> torch.Tensor:
+        """Run a contiguous range of blocks, each windowed or global by its index.
+
+        Parameters
+        ----------
+        tokens : torch.Tensor
+            (B, N, D) tokens in row-major grid order.
+        grid : tuple of int
+            Token grid (rows, cols).
+        indices : range
+            0-based indices of the blocks to run.
+
+        Returns
+        -------
+        torch.Tensor
+            (B, N, D) tokens in row-major grid order.
+        """
         check_grid(grid, self.patch_size)
         x = tokens
         windowed = False
-        for index, block in enumerate(self.blocks):
+        for index in indices:
             if block_is_global(index, self.depth):
                 if windowed:
                     x = window_merge(x, grid, self.patch_size)
@@ -214,7 +235,7 @@ class PlainViT(nn.Module):
             elif not windowed:
                 x = window_partition(x, grid, self.patch_size)
                 windowed = True
-            x = block(x)
+            x = self.blocks[index](x)
         if windowed:
             x = window_merge(x, grid, self.patch_size)
         return x

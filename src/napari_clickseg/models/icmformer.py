@@ -1,0 +1,197 @@
+"""iCMFormer (Li, Vosselman, Yang, ICCV 2023 Workshops): clicks as a second modality.
+
+Follows the official code (``lik1996/iCMFormer``, ``is_icmformer_plainvit_model.py`` and
+``modeling/models_vit.py``), ViT variants. The image and the click maps
+([previous mask, positive disks, negative disks]) are embedded separately, each plus the
+positional embedding. Both streams go through the first half of the blocks with shared weights
+and SimpleClick's window schedule. Then cross-modality blocks update the click stream only, in
+224-px windows: click self-attention, clicks querying the image (one shared qkv projection,
+query from the clicks, keys and values from the image, one LayerNorm for both inputs), and an MLP
+with GELU; ``depth // 6 + 1`` of them. The two streams are summed and run through the remaining
+blocks; the neck and head are SimpleClick's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import torch
+import torch.nn.functional as F
+from timm.layers import Mlp
+from timm.models.vision_transformer import Attention
+from torch import nn
+
+from napari_clickseg.models.click_maps import click_disks
+from napari_clickseg.models.fpn import SimpleFPN
+from napari_clickseg.models.heads import AllMLPHead
+from napari_clickseg.models.interface import ClickSegModel, ModelOutput
+from napari_clickseg.models.simpleclick import SimpleClickConfig
+from napari_clickseg.models.vit import PatchEmbed, PlainViT, window_merge, window_partition
+
+
+@dataclass(frozen=True)
+class ICMFormerConfig(SimpleClickConfig):
+    """Hyper-parameters of an iCMFormer ViT; the SimpleClick fields plus the cross blocks.
+
+    Attributes
+    ----------
+    num_cross_blocks : int
+        Cross-modality blocks; 0 means the official ``depth // 6 + 1``.
+    """
+
+    num_cross_blocks: int = 0
+
+    architecture = "icmformer"
+
+    @property
+    def cross_blocks(self) -> int:
+        """The number of cross-modality blocks actually built."""
+        return self.num_cross_blocks or self.depth // 6 + 1
+
+
+class SharedQkvCrossAttention(nn.Module):
+    """Multi-head attention of queries from one input over keys / values of another.
+
+    One ``qkv`` projection serves both inputs: the query comes from the query input's q part,
+    keys and values from the context's k and v parts (official ``MHAttention``).
+    """
+
+    def __init__(self, dim: int, num_heads: int) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.scale = (dim // num_heads) ** -0.5
+        self.qkv = nn.Linear(dim, dim * 3, bias=True)
+        self.proj = nn.Linear(dim, dim)
+        self.fused_attn = True
+
+    def forward(self, query: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """Attend from ``query`` (B, N, C) to ``context`` (B, M, C)."""
+        batch, tokens, dim = query.shape
+        heads = self.num_heads
+        q = self.qkv(query).reshape(batch, tokens, 3, heads, dim // heads)[:, :, 0]
+        kv = self.qkv(context).reshape(batch, context.shape[1], 3, heads, dim // heads)
+        q, k, v = q.transpose(1, 2), kv[:, :, 1].transpose(1, 2), kv[:, :, 2].transpose(1, 2)
+        if self.fused_attn:
+            out = F.scaled_dot_product_attention(q, k, v)
+        else:
+            out = ((q @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1) @ v
+        return self.proj(out.transpose(1, 2).reshape(batch, tokens, dim))
+
+
+class CrossModalityBlock(nn.Module):
+    """Official ``BlockCA``: click self-attention, clicks-to-image attention, MLP (pre-norm)."""
+
+    def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0) -> None:
+        super().__init__()
+        norm = partial(nn.LayerNorm, eps=1e-6)
+        self.norm1, self.norm2, self.norm3 = norm(dim), norm(dim), norm(dim)
+        self.attn1 = Attention(dim, num_heads, qkv_bias=True)
+        self.attn2 = SharedQkvCrossAttention(dim, num_heads)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio), act_layer=nn.GELU)
+
+    def forward(self, clicks: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+        """Update the click tokens given the image tokens (same layout)."""
+        clicks = clicks + self.attn1(self.norm1(clicks))
+        clicks = clicks + self.attn2(self.norm2(clicks), self.norm2(image))
+        return clicks + self.mlp(self.norm3(clicks))
+
+
+class ICMFormerViT(PlainViT):
+    """SimpleClick's ViT plus the cross-modality blocks (``blocks2``)."""
+
+    def __init__(self, num_cross_blocks: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        dim, heads = self.pos_embed.shape[-1], self.blocks[0].attn.num_heads
+        self.blocks2 = nn.ModuleList(
+            [CrossModalityBlock(dim, heads) for _ in range(num_cross_blocks)]
+        )
+        for module in self.blocks2.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.xavier_uniform_(module.weight)
+                nn.init.zeros_(module.bias)
+
+    def forward_streams(
+        self, image_tokens: torch.Tensor, click_tokens: torch.Tensor, grid: tuple[int, int]
+    ) -> torch.Tensor:
+        """Shared first half, cross blocks, sum, second half; (B, N, D) in and out."""
+        half = range(self.depth // 2)
+        image_tokens = self.run_blocks(image_tokens, grid, half)
+        click_tokens = self.run_blocks(click_tokens, grid, half)
+        image_windows = window_partition(image_tokens, grid, self.patch_size)
+        click_windows = window_partition(click_tokens, grid, self.patch_size)
+        for block in self.blocks2:
+            click_windows = block(click_windows, image_windows)
+        fused = image_tokens + window_merge(click_windows, grid, self.patch_size)
+        return self.run_blocks(fused, grid, range(self.depth // 2, self.depth))
+
+    def set_fused_attention(self, enabled: bool) -> None:
+        """Fused or plain attention in the ViT blocks and the cross blocks' self-attention."""
+        super().set_fused_attention(enabled)
+        for block in self.blocks2:
+            block.attn1.fused_attn = enabled
+            block.attn2.fused_attn = enabled
+
+
+class ICMFormerModel(ClickSegModel):
+    """iCMFormer network (ViT variants); see the module docstring.
+
+    Parameters
+    ----------
+    config : ICMFormerConfig
+        Hyper-parameters.
+    """
+
+    def __init__(self, config: ICMFormerConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.input_size = (config.img_size, config.img_size)
+        click_channels = 3 if config.with_prev_mask else 2
+        self.patch_embed_coords = PatchEmbed(config.patch_size, click_channels, config.embed_dim)
+        self.backbone = ICMFormerViT(
+            num_cross_blocks=config.cross_blocks,
+            img_size=config.img_size,
+            patch_size=config.patch_size,
+            embed_dim=config.embed_dim,
+            depth=config.depth,
+            num_heads=config.num_heads,
+            mlp_ratio=config.mlp_ratio,
+        )
+        self.neck = SimpleFPN(config.embed_dim, config.neck_out_dims)
+        self.head = AllMLPHead(config.neck_out_dims, config.head_channels, 1, config.upsample)
+        mean = torch.tensor(config.norm_mean).view(1, 3, 1, 1)
+        std = torch.tensor(config.norm_std).view(1, 3, 1, 1)
+        self.register_buffer("norm_mean", mean, persistent=False)
+        self.register_buffer("norm_std", std, persistent=False)
+
+    def encode_image(self, image: torch.Tensor) -> torch.Tensor:
+        """Image patch tokens (B, N, D) of an RGB image in [0, 1]; independent of clicks."""
+        return self.backbone.embed((image - self.norm_mean) / self.norm_std)
+
+    def decode(
+        self,
+        image_tokens: torch.Tensor,
+        prev_mask: torch.Tensor,
+        points: torch.Tensor,
+        size: tuple[int, int],
+    ) -> ModelOutput:
+        """Everything after the image patch embedding (see :meth:`forward`)."""
+        height, width = size
+        disks = click_disks(points, height, width, self.config.disk_radius)
+        click_maps = torch.cat([prev_mask, disks], dim=1) if self.config.with_prev_mask else disks
+        grid = (height // self.config.patch_size, width // self.config.patch_size)
+        positions = self.backbone.positional_embedding(grid)
+        tokens = self.backbone.forward_streams(
+            image_tokens + positions, self.patch_embed_coords(click_maps) + positions, grid
+        )
+        batch, _, dim = tokens.shape
+        logits = self.head(self.neck(tokens.transpose(1, 2).reshape(batch, dim, *grid)))
+        logits = F.interpolate(logits, size=size, mode="bilinear", align_corners=True)
+        return ModelOutput(logits=logits)
+
+    def forward(
+        self, image: torch.Tensor, prev_mask: torch.Tensor, points: torch.Tensor
+    ) -> ModelOutput:
+        """Mask logits (B, 1, H, W) for images (B, 3, H, W) in [0, 1], priors and clicks."""
+        size = (int(image.shape[-2]), int(image.shape[-1]))
+        return self.decode(self.encode_image(image), prev_mask, points, size)
