@@ -4,11 +4,12 @@ Follows the official code (``lik1996/iCMFormer``, ``is_icmformer_plainvit_model.
 ``modeling/models_vit.py``), ViT variants. The image and the click maps
 ([previous mask, positive disks, negative disks]) are embedded separately, each plus the
 positional embedding. Both streams go through the first half of the blocks with shared weights
-and SimpleClick's window schedule. Then cross-modality blocks update the click stream only, in
-224-px windows: click self-attention, clicks querying the image (one shared qkv projection,
+and SimpleClick's window schedule. Then ``depth // 6 + 1`` cross-modality blocks update the
+click stream only: click self-attention, clicks querying the image (one shared qkv projection,
 query from the clicks, keys and values from the image, one LayerNorm for both inputs), and an MLP
-with GELU; ``depth // 6 + 1`` of them. The two streams are summed and run through the remaining
-blocks; the neck and head are SimpleClick's.
+with GELU. Cross block j (1-based) is windowed unless ``j % group == 0`` (the backbone's rule),
+which keeps every cross block of the official variants inside 224-px windows. The two streams
+are summed and run through the remaining blocks; the neck and head are SimpleClick's.
 """
 
 from __future__ import annotations
@@ -27,7 +28,13 @@ from napari_clickseg.models.fpn import SimpleFPN
 from napari_clickseg.models.heads import AllMLPHead
 from napari_clickseg.models.interface import ClickSegModel, ModelOutput
 from napari_clickseg.models.simpleclick import SimpleClickConfig
-from napari_clickseg.models.vit import PatchEmbed, PlainViT, window_merge, window_partition
+from napari_clickseg.models.vit import (
+    PatchEmbed,
+    PlainViT,
+    block_is_global,
+    window_merge,
+    window_partition,
+)
 
 
 @dataclass(frozen=True)
@@ -119,11 +126,17 @@ class ICMFormerViT(PlainViT):
         image_tokens = self.run_blocks(image_tokens, grid, half)
         click_tokens = self.run_blocks(click_tokens, grid, half)
         image_windows = window_partition(image_tokens, grid, self.patch_size)
-        click_windows = window_partition(click_tokens, grid, self.patch_size)
-        for block in self.blocks2:
-            click_windows = block(click_windows, image_windows)
-        fused = image_tokens + window_merge(click_windows, grid, self.patch_size)
-        return self.run_blocks(fused, grid, range(self.depth // 2, self.depth))
+        for index, block in enumerate(self.blocks2):
+            # The cross blocks follow the same rule by their own index: windowed for all
+            # official variants, global every group-th block for small depths.
+            if block_is_global(index, self.depth):
+                click_tokens = block(click_tokens, image_tokens)
+            else:
+                windows = window_partition(click_tokens, grid, self.patch_size)
+                windows = block(windows, image_windows)
+                click_tokens = window_merge(windows, grid, self.patch_size)
+        second_half = range(self.depth // 2, self.depth)
+        return self.run_blocks(image_tokens + click_tokens, grid, second_half)
 
     def set_fused_attention(self, enabled: bool) -> None:
         """Fused or plain attention in the ViT blocks and the cross blocks' self-attention."""
