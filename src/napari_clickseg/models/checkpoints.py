@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from napari_clickseg.models import icmformer_swin
 from napari_clickseg.models.errors import CheckpointError, NotACheckpointError
 from napari_clickseg.models.icmformer import ICMFormerConfig
 from napari_clickseg.models.interface import ClickSegModel
@@ -38,6 +39,7 @@ FORMAT_VERSION = "1"
 OFFICIAL_CLASSES = {
     "isegm.model.is_plainvit_model.PlainVitModel": "simpleclick",
     "isegm.model.is_icmformer_plainvit_model.PlainVitModel": "icmformer",
+    icmformer_swin.OFFICIAL_CLASS: "icmformer_swin",
 }
 
 #: Heads per width for the released ViTs (head count cannot be read from shapes).
@@ -122,7 +124,7 @@ def load_official_model(path: str | Path) -> ClickSegModel:
 
 def official_config(
     official: Any, state_dict: Mapping[str, torch.Tensor], path: str | Path = "checkpoint"
-) -> SimpleClickConfig:
+) -> Any:
     """Our config for an official checkpoint, from its serialised config or its keys.
 
     Parameters
@@ -139,8 +141,22 @@ def official_config(
     Returns
     -------
     SimpleClickConfig or ICMFormerConfig
-        The config to build the model with.
+        The config to build the model with (ICMFormerSwinConfig for iCMFormer Swin files).
     """
+    class_name = official.get("class") if isinstance(official, Mapping) else None
+    is_swin = icmformer_swin.is_swin_state_dict(state_dict)
+    if is_swin or class_name == icmformer_swin.OFFICIAL_CLASS:
+        if class_name not in (None, icmformer_swin.OFFICIAL_CLASS) or not is_swin:
+            raise CheckpointMismatchError(
+                f"{path} names class {class_name} but its weights are "
+                f"{'' if is_swin else 'not '}those of an iCMFormer Swin model"
+            )
+        params = {}
+        if isinstance(official, Mapping) and "params" in official:
+            params = {name: entry.get("value") for name, entry in official["params"].items()}
+        if params.get("use_disks") is False:
+            raise CheckpointError(f"{path} encodes clicks as distance maps (use_disks=False)")
+        return icmformer_swin.config_from_official(params, state_dict, path)
     inferred = _config_from_shapes(state_dict, path)
     if not isinstance(official, Mapping) or "params" not in official:
         return inferred

@@ -10,10 +10,11 @@ import dataclasses
 from typing import Any
 
 from napari_clickseg.models.icmformer import ICMFormerConfig, ICMFormerModel
+from napari_clickseg.models.icmformer_swin import ICMFormerSwinConfig, ICMFormerSwinModel
 from napari_clickseg.models.interface import ClickSegModel
 from napari_clickseg.models.simpleclick import SimpleClickConfig, SimpleClickModel
 
-VARIANTS: dict[str, SimpleClickConfig] = {
+VARIANTS: dict[str, Any] = {
     "xtiny": SimpleClickConfig(
         patch_size=16, embed_dim=160, depth=8, num_heads=4,
         neck_out_dims=(96, 192, 288, 384), head_channels=128,
@@ -40,10 +41,26 @@ ICMFORMER_VARIANTS: dict[str, ICMFormerConfig] = {
 }
 VARIANTS.update(ICMFORMER_VARIANTS)
 
+#: iCMFormer Swin variants (official configs ``icmformer_swinformer_base384`` and
+#: ``icmformer_swinformer_small224``; the latter is Swin-S widths with Swin-B's depths, window
+#: 12). 8 cross blocks at the stage-2 input. No weights are released.
+ICMFORMER_SWIN_VARIANTS: dict[str, ICMFormerSwinConfig] = {
+    "icmformer_swin_base": ICMFormerSwinConfig(
+        img_size=384, embed_dim=128, depths=(2, 2, 18, 2), num_heads=(4, 8, 16, 32),
+        window_size=12, head_channels=256,
+    ),
+    "icmformer_swin_small": ICMFormerSwinConfig(
+        img_size=224, embed_dim=96, depths=(2, 2, 18, 2), num_heads=(3, 6, 12, 24),
+        window_size=12, head_channels=192,
+    ),
+}  # fmt: skip
+VARIANTS.update(ICMFORMER_SWIN_VARIANTS)
+
 #: Architecture name -> (config class, model class).
 ARCHITECTURES: dict[str, tuple[type, type[ClickSegModel]]] = {
     "simpleclick": (SimpleClickConfig, SimpleClickModel),
     "icmformer": (ICMFormerConfig, ICMFormerModel),
+    "icmformer_swin": (ICMFormerSwinConfig, ICMFormerSwinModel),
 }
 
 
