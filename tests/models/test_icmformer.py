@@ -1,15 +1,13 @@
 import dataclasses
-from pathlib import Path
 
 import pytest
 import torch
+from official_fixtures import official_key_shapes
 
 from napari_clickseg.models.checkpoints import load_model, official_config, save_model
 from napari_clickseg.models.click_maps import points_tensor
 from napari_clickseg.models.icmformer import ICMFormerConfig, ICMFormerModel
 from napari_clickseg.models.registry import VARIANTS, build_model
-
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
 
 
 @pytest.fixture
@@ -19,14 +17,9 @@ def tiny_icm(tiny_config):
 
 
 def test_vit_base_keys_and_shapes_equal_official():
-    path = REFERENCE / "icmformer_vitb_keys.txt"
-    if not path.exists():
+    official = official_key_shapes("icmformer_vitb_keys.txt")
+    if official is None:
         pytest.skip("../shared/reference is not available")
-    official = {}
-    for line in path.read_text().splitlines():
-        if line and not line.startswith("#"):
-            key, shape = line.split("\t")
-            official[key] = tuple(int(v) for v in shape.strip("()").split(",") if v.strip())
     with torch.device("meta"):
         model = build_model(VARIANTS["icmformer_vit_base"])
     assert {k: tuple(v.shape) for k, v in model.state_dict().items()} == official

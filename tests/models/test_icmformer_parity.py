@@ -5,7 +5,7 @@ See tests/fixtures/official/ICMFORMER.md; made by tools/make_official_icmformer_
 
 import numpy as np
 import pytest
-import torch
+from official_fixtures import assert_forward_matches
 
 from conftest import FIXTURES
 from napari_clickseg.models.checkpoints import load_model
@@ -21,20 +21,7 @@ def test_icmformer_logits_match_official_to_1e4(name, fused):
     assert isinstance(model, ICMFormerModel)
     data = np.load(OFFICIAL / f"{name}_forward.npz")
     model.backbone.set_fused_attention(fused)
-    captured = {}
-    handle = model.head.register_forward_hook(lambda m, i, o: captured.update(head=o))
-    with torch.no_grad():
-        logits = model(
-            torch.from_numpy(data["image"]),
-            torch.from_numpy(data["prev_mask"]),
-            torch.from_numpy(data["points"]),
-        ).logits
-    handle.remove()
-    stride = int(data["logits_stride"])
-    np.testing.assert_allclose(captured["head"].numpy(), data["logits_lowres"], rtol=0, atol=1e-4)
-    np.testing.assert_allclose(
-        logits[:, :, ::stride, ::stride].numpy(), data["logits_sub"], rtol=0, atol=1e-4
-    )
+    assert_forward_matches(model, data)
 
 
 def test_official_icmformer_file_config():

@@ -4,11 +4,10 @@ The parity fixture is made by tools/make_official_icmformer_swin_fixtures.py (se
 section of tests/fixtures/official/ICMFORMER.md).
 """
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
+from official_fixtures import assert_forward_matches, official_key_shapes
 
 from conftest import FIXTURES
 from napari_clickseg.models.checkpoints import load_model, official_config, save_model
@@ -22,7 +21,6 @@ from napari_clickseg.models.registry import (
 )
 from napari_clickseg.models.swin import relative_position_index, shifted_window_mask
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
 OFFICIAL = FIXTURES / "official"
 TINY = ICMFormerSwinConfig(
     img_size=224, embed_dim=8, depths=(2, 2, 2, 2), num_heads=(1, 2, 2, 4), window_size=7,
@@ -30,33 +28,19 @@ TINY = ICMFormerSwinConfig(
 )  # fmt: skip
 
 
-def _official_shapes(name: str) -> dict[str, tuple[int, ...]]:
-    path = REFERENCE / name
-    if not path.exists():
-        pytest.skip("../shared/reference is not available")
-    shapes = {}
-    for line in path.read_text().splitlines():
-        if line and not line.startswith("#"):
-            key, shape = line.split("\t")
-            shapes[key] = tuple(int(v) for v in shape.strip("()").split(",") if v.strip())
-    return shapes
-
-
-def _forward(model, data):
+def _head_output(model, data):
     captured = {}
     handle = model.head.register_forward_hook(lambda m, i, o: captured.update(head=o))
     with torch.no_grad():
-        logits = model(
-            torch.from_numpy(data["image"]),
-            torch.from_numpy(data["prev_mask"]),
-            torch.from_numpy(data["points"]),
-        ).logits
+        model(*(torch.from_numpy(data[k]) for k in ("image", "prev_mask", "points")))
     handle.remove()
-    return captured["head"], logits
+    return captured["head"]
 
 
 def test_swin_base_keys_and_shapes_equal_official():
-    official = _official_shapes("icmformer_swinb_keys.txt")
+    official = official_key_shapes("icmformer_swinb_keys.txt")
+    if official is None:
+        pytest.skip("../shared/reference is not available")
     with torch.device("meta"):
         model = build_model(VARIANTS["icmformer_swin_base"])
     state = model.state_dict()
@@ -116,12 +100,7 @@ def test_swin_logits_match_official_to_1e4(fused):
     assert model.config.window_size == 10 and model.config.num_heads == (1, 2, 2, 4)
     data = np.load(OFFICIAL / "icm_swin_tiny_forward.npz")
     model.backbone.set_fused_attention(fused)
-    head, logits = _forward(model, data)
-    stride = int(data["logits_stride"])
-    np.testing.assert_allclose(head.numpy(), data["logits_lowres"], rtol=0, atol=1e-4)
-    np.testing.assert_allclose(
-        logits[:, :, ::stride, ::stride].numpy(), data["logits_sub"], rtol=0, atol=1e-4
-    )
+    assert_forward_matches(model, data)
 
 
 def test_swin_fixture_discriminates_cross_blocks():
@@ -129,7 +108,7 @@ def test_swin_fixture_discriminates_cross_blocks():
     data = np.load(OFFICIAL / "icm_swin_tiny_forward.npz")
     for block in model.backbone.blocks2:
         block.forward = lambda clicks, image: clicks
-    head, _ = _forward(model, data)
+    head = _head_output(model, data)
     assert np.abs(head.numpy() - data["logits_lowres"]).max() > 1e-2
 
 

@@ -1,7 +1,6 @@
-from pathlib import Path
-
 import pytest
 import torch
+from official_fixtures import official_key_shapes
 
 from napari_clickseg.models.click_maps import points_tensor
 from napari_clickseg.models.registry import (
@@ -12,7 +11,6 @@ from napari_clickseg.models.registry import (
     variant_config,
 )
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
 KEY_FILES = {
     "xtiny": "simpleclick_xtiny_keys.txt",
     "vit_base": "simpleclick_vitb_keys.txt",
@@ -42,14 +40,9 @@ def test_variant_has_official_parameter_count(name):
 
 @pytest.mark.parametrize("name", list(KEY_FILES))
 def test_variant_state_dict_equals_official_keys_and_shapes(name):
-    path = REFERENCE / KEY_FILES[name]
-    if not path.exists():
+    official = official_key_shapes(KEY_FILES[name])
+    if official is None:
         pytest.skip("../shared/reference is not available")
-    official = {}
-    for line in path.read_text().splitlines():
-        if line and not line.startswith("#"):
-            key, shape = line.split("\t")
-            official[key] = tuple(int(v) for v in shape.strip("()").split(",") if v.strip())
     ours = {k: tuple(v.shape) for k, v in _meta_model(name).state_dict().items()}
     assert ours == official
 

@@ -23,13 +23,9 @@ from timm.layers import Mlp
 from timm.models.vision_transformer import Attention
 from torch import nn
 
-from napari_clickseg.models.click_maps import click_disks
-from napari_clickseg.models.fpn import SimpleFPN
-from napari_clickseg.models.heads import AllMLPHead
-from napari_clickseg.models.interface import ClickSegModel, ModelOutput
-from napari_clickseg.models.simpleclick import SimpleClickConfig
+from napari_clickseg.models.interface import ModelOutput
+from napari_clickseg.models.simpleclick import SimpleClickConfig, SimpleClickModel
 from napari_clickseg.models.vit import (
-    PatchEmbed,
     PlainViT,
     block_is_global,
     window_merge,
@@ -146,8 +142,11 @@ class ICMFormerViT(PlainViT):
             block.attn2.fused_attn = enabled
 
 
-class ICMFormerModel(ClickSegModel):
+class ICMFormerModel(SimpleClickModel):
     """iCMFormer network (ViT variants); see the module docstring.
+
+    It shares SimpleClick's click embedding, neck, head and image normalisation; only the
+    backbone and the way the two token streams meet differ.
 
     Parameters
     ----------
@@ -155,13 +154,9 @@ class ICMFormerModel(ClickSegModel):
         Hyper-parameters.
     """
 
-    def __init__(self, config: ICMFormerConfig) -> None:
-        super().__init__()
-        self.config = config
-        self.input_size = (config.img_size, config.img_size)
-        click_channels = 3 if config.with_prev_mask else 2
-        self.patch_embed_coords = PatchEmbed(config.patch_size, click_channels, config.embed_dim)
-        self.backbone = ICMFormerViT(
+    @staticmethod
+    def _make_backbone(config: ICMFormerConfig) -> ICMFormerViT:
+        return ICMFormerViT(
             num_cross_blocks=config.cross_blocks,
             img_size=config.img_size,
             patch_size=config.patch_size,
@@ -170,16 +165,6 @@ class ICMFormerModel(ClickSegModel):
             num_heads=config.num_heads,
             mlp_ratio=config.mlp_ratio,
         )
-        self.neck = SimpleFPN(config.embed_dim, config.neck_out_dims)
-        self.head = AllMLPHead(config.neck_out_dims, config.head_channels, 1, config.upsample)
-        mean = torch.tensor(config.norm_mean).view(1, 3, 1, 1)
-        std = torch.tensor(config.norm_std).view(1, 3, 1, 1)
-        self.register_buffer("norm_mean", mean, persistent=False)
-        self.register_buffer("norm_std", std, persistent=False)
-
-    def encode_image(self, image: torch.Tensor) -> torch.Tensor:
-        """Image patch tokens (B, N, D) of an RGB image in [0, 1]; independent of clicks."""
-        return self.backbone.embed((image - self.norm_mean) / self.norm_std)
 
     def decode(
         self,
@@ -188,23 +173,10 @@ class ICMFormerModel(ClickSegModel):
         points: torch.Tensor,
         size: tuple[int, int],
     ) -> ModelOutput:
-        """Everything after the image patch embedding (see :meth:`forward`)."""
-        height, width = size
-        disks = click_disks(points, height, width, self.config.disk_radius)
-        click_maps = torch.cat([prev_mask, disks], dim=1) if self.config.with_prev_mask else disks
-        grid = (height // self.config.patch_size, width // self.config.patch_size)
+        """Everything after the image patch embedding: two streams, cross blocks, fusion."""
+        grid = (size[0] // self.config.patch_size, size[1] // self.config.patch_size)
         positions = self.backbone.positional_embedding(grid)
         tokens = self.backbone.forward_streams(
-            image_tokens + positions, self.patch_embed_coords(click_maps) + positions, grid
+            image_tokens + positions, self.click_tokens(prev_mask, points, size) + positions, grid
         )
-        batch, _, dim = tokens.shape
-        logits = self.head(self.neck(tokens.transpose(1, 2).reshape(batch, dim, *grid)))
-        logits = F.interpolate(logits, size=size, mode="bilinear", align_corners=True)
-        return ModelOutput(logits=logits)
-
-    def forward(
-        self, image: torch.Tensor, prev_mask: torch.Tensor, points: torch.Tensor
-    ) -> ModelOutput:
-        """Mask logits (B, 1, H, W) for images (B, 3, H, W) in [0, 1], priors and clicks."""
-        size = (int(image.shape[-2]), int(image.shape[-1]))
-        return self.decode(self.encode_image(image), prev_mask, points, size)
+        return self.logits_from_tokens(tokens, grid, size)

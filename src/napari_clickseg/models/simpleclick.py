@@ -65,7 +65,17 @@ class SimpleClickModel(ClickSegModel):
         self.input_size = (config.img_size, config.img_size)
         click_channels = 3 if config.with_prev_mask else 2
         self.patch_embed_coords = PatchEmbed(config.patch_size, click_channels, config.embed_dim)
-        self.backbone = PlainViT(
+        self.backbone = self._make_backbone(config)
+        self.neck = SimpleFPN(config.embed_dim, config.neck_out_dims)
+        self.head = AllMLPHead(config.neck_out_dims, config.head_channels, 1, config.upsample)
+        mean = torch.tensor(config.norm_mean).view(1, 3, 1, 1)
+        std = torch.tensor(config.norm_std).view(1, 3, 1, 1)
+        self.register_buffer("norm_mean", mean, persistent=False)
+        self.register_buffer("norm_std", std, persistent=False)
+
+    @staticmethod
+    def _make_backbone(config: SimpleClickConfig) -> PlainViT:
+        return PlainViT(
             img_size=config.img_size,
             patch_size=config.patch_size,
             embed_dim=config.embed_dim,
@@ -73,12 +83,6 @@ class SimpleClickModel(ClickSegModel):
             num_heads=config.num_heads,
             mlp_ratio=config.mlp_ratio,
         )
-        self.neck = SimpleFPN(config.embed_dim, config.neck_out_dims)
-        self.head = AllMLPHead(config.neck_out_dims, config.head_channels, 1, config.upsample)
-        mean = torch.tensor(config.norm_mean).view(1, 3, 1, 1)
-        std = torch.tensor(config.norm_std).view(1, 3, 1, 1)
-        self.register_buffer("norm_mean", mean, persistent=False)
-        self.register_buffer("norm_std", std, persistent=False)
 
     def encode_image(self, image: torch.Tensor) -> torch.Tensor:
         """Patch tokens of the image alone (they do not depend on the clicks).
@@ -94,6 +98,24 @@ class SimpleClickModel(ClickSegModel):
             (B, N, D) image patch tokens, to be passed to :meth:`decode`.
         """
         return self.backbone.embed((image - self.norm_mean) / self.norm_std)
+
+    def click_tokens(
+        self, prev_mask: torch.Tensor, points: torch.Tensor, size: tuple[int, int]
+    ) -> torch.Tensor:
+        """Patch tokens (B, N, D) of [previous mask, positive disks, negative disks]."""
+        disks = click_disks(points, size[0], size[1], self.config.disk_radius)
+        click_maps = torch.cat([prev_mask, disks], dim=1) if self.config.with_prev_mask else disks
+        return self.patch_embed_coords(click_maps)
+
+    def logits_from_tokens(
+        self, tokens: torch.Tensor, grid: tuple[int, int], size: tuple[int, int]
+    ) -> ModelOutput:
+        """Neck, head and the final bilinear (align_corners=True) upsampling to ``size``."""
+        batch, _, dim = tokens.shape
+        feature_map = tokens.transpose(1, 2).reshape(batch, dim, *grid)
+        logits = self.head(self.neck(feature_map))
+        logits = F.interpolate(logits, size=size, mode="bilinear", align_corners=True)
+        return ModelOutput(logits=logits)
 
     def decode(
         self,
@@ -120,18 +142,10 @@ class SimpleClickModel(ClickSegModel):
         ModelOutput
             Logits (B, 1, H, W), no scores.
         """
-        height, width = size
-        disks = click_disks(points, height, width, self.config.disk_radius)
-        click_maps = torch.cat([prev_mask, disks], dim=1) if self.config.with_prev_mask else disks
-        grid = (height // self.config.patch_size, width // self.config.patch_size)
-        tokens = image_tokens + self.patch_embed_coords(click_maps)
+        grid = (size[0] // self.config.patch_size, size[1] // self.config.patch_size)
+        tokens = image_tokens + self.click_tokens(prev_mask, points, size)
         tokens = tokens + self.backbone.positional_embedding(grid)
-        tokens = self.backbone.forward_tokens(tokens, grid)
-        batch, _, dim = tokens.shape
-        feature_map = tokens.transpose(1, 2).reshape(batch, dim, *grid)
-        logits = self.head(self.neck(feature_map))
-        logits = F.interpolate(logits, size=size, mode="bilinear", align_corners=True)
-        return ModelOutput(logits=logits)
+        return self.logits_from_tokens(self.backbone.forward_tokens(tokens, grid), grid, size)
 
     def forward(
         self, image: torch.Tensor, prev_mask: torch.Tensor, points: torch.Tensor
