@@ -194,7 +194,7 @@ def test_zoom_settings_target_size_is_honoured():
 def test_candidates_scores_and_switching_feed_the_prior():
     from fake_models import TwoCandidates
 
-    predictor = Predictor(TwoCandidates(), "cpu")
+    predictor = Predictor(TwoCandidates(), "cpu", with_flip=False)
     predictor.set_image(_image(300, 300))
     prediction = predictor.predict([(150, 150, True)])
     assert prediction.candidates.shape == (2, 300, 300)
@@ -214,9 +214,18 @@ def test_oracle_selection_picks_the_candidate_closest_to_ground_truth():
 
     gt = np.zeros((300, 300), np.int8)
     gt[140:161, 140:161] = 1
-    predictor = Predictor(TwoCandidates(), "cpu")
+    predictor = Predictor(TwoCandidates(), "cpu", with_flip=False)
     own = evaluate_object(predictor, _image(300, 300), gt, EvaluationSettings(max_clicks=1))
     oracle = evaluate_object(
         predictor, _image(300, 300), gt, EvaluationSettings(max_clicks=1, selection="oracle")
     )
     assert oracle.ious[0] > own.ious[0]
+
+
+def test_flip_with_several_candidates_is_refused_until_matching_exists():
+    from fake_models import TwoCandidates
+
+    predictor = Predictor(TwoCandidates(), "cpu")
+    predictor.set_image(_image(100, 100))
+    with pytest.raises(NotImplementedError, match="with_flip=False"):
+        predictor.predict([(50, 50, True)])

@@ -355,6 +355,14 @@ class Predictor:
         output = self.run_model(batch[:, :3], batch[:, 3:], points)
         logits, scores = output.logits, output.scores
         if self.with_flip:
+            if logits.shape[1] > 1:
+                # PiClick pairs the candidates of the two passes by Hungarian matching before
+                # averaging; averaging by query index would mix unrelated masks.
+                raise NotImplementedError(
+                    f"flip averaging of a {logits.shape[1]}-candidate model needs PiClick's "
+                    "candidate matching, which is not implemented yet; create the Predictor "
+                    "with with_flip=False for multi-candidate models"
+                )
             logits = 0.5 * (logits[:1] + torch.flip(logits[1:], dims=[3]))
             scores = None if scores is None else 0.5 * (scores[:1] + scores[1:])
         probs = torch.sigmoid(logits)

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from napari_clickseg.models import icmformer_swin
+from napari_clickseg.models import icmformer_swin, piclick
 from napari_clickseg.models.errors import CheckpointError, NotACheckpointError
 from napari_clickseg.models.icmformer import ICMFormerConfig
 from napari_clickseg.models.interface import ClickSegModel
@@ -40,6 +40,7 @@ OFFICIAL_CLASSES = {
     "isegm.model.is_plainvit_model.PlainVitModel": "simpleclick",
     "isegm.model.is_icmformer_plainvit_model.PlainVitModel": "icmformer",
     icmformer_swin.OFFICIAL_CLASS: "icmformer_swin",
+    piclick.OFFICIAL_CLASS: "piclick",
 }
 
 #: Heads per width for the released ViTs (head count cannot be read from shapes).
@@ -144,6 +145,19 @@ def official_config(
         The config to build the model with (ICMFormerSwinConfig for iCMFormer Swin files).
     """
     class_name = official.get("class") if isinstance(official, Mapping) else None
+    is_piclick = piclick.is_piclick_state_dict(state_dict)
+    if is_piclick or class_name == piclick.OFFICIAL_CLASS:
+        if class_name not in (None, piclick.OFFICIAL_CLASS) or not is_piclick:
+            raise CheckpointMismatchError(
+                f"{path} names class {class_name} but its weights are "
+                f"{'' if is_piclick else 'not '}those of a PiClick model"
+            )
+        params = {}
+        if isinstance(official, Mapping) and "params" in official:
+            params = {name: entry.get("value") for name, entry in official["params"].items()}
+        if params.get("use_disks") is False:
+            raise CheckpointError(f"{path} encodes clicks as distance maps (use_disks=False)")
+        return piclick.config_from_official(params, state_dict)
     is_swin = icmformer_swin.is_swin_state_dict(state_dict)
     if is_swin or class_name == icmformer_swin.OFFICIAL_CLASS:
         if class_name not in (None, icmformer_swin.OFFICIAL_CLASS) or not is_swin:

@@ -12,6 +12,7 @@ from typing import Any
 from napari_clickseg.models.icmformer import ICMFormerConfig, ICMFormerModel
 from napari_clickseg.models.icmformer_swin import ICMFormerSwinConfig, ICMFormerSwinModel
 from napari_clickseg.models.interface import ClickSegModel
+from napari_clickseg.models.piclick import PiClickConfig, PiClickModel
 from napari_clickseg.models.simpleclick import SimpleClickConfig, SimpleClickModel
 
 VARIANTS: dict[str, Any] = {
@@ -56,11 +57,29 @@ ICMFORMER_SWIN_VARIANTS: dict[str, ICMFormerSwinConfig] = {
 }  # fmt: skip
 VARIANTS.update(ICMFORMER_SWIN_VARIANTS)
 
+#: PiClick variants (official configs ``piclick_{base,large,huge}448_cocolvis_itermask``): the
+#: SimpleClick ViTs with a Mask2Former head of 7 queries; L and H use a 512-wide head.
+PICLICK_VARIANTS: dict[str, PiClickConfig] = {
+    "piclick_vit_base": PiClickConfig(),
+    "piclick_vit_large": PiClickConfig(
+        patch_size=16, embed_dim=1024, depth=24, num_heads=16,
+        neck_out_dims=(192, 384, 768, 1536), feat_channels=512, mask_channels=512,
+        encoder_ffn=2048, pe_feats=256,
+    ),
+    "piclick_vit_huge": PiClickConfig(
+        patch_size=14, embed_dim=1280, depth=32, num_heads=16,
+        neck_out_dims=(240, 480, 960, 1920), feat_channels=512, mask_channels=512,
+        encoder_ffn=2048, pe_feats=256,
+    ),
+}  # fmt: skip
+VARIANTS.update(PICLICK_VARIANTS)
+
 #: Architecture name -> (config class, model class).
 ARCHITECTURES: dict[str, tuple[type, type[ClickSegModel]]] = {
     "simpleclick": (SimpleClickConfig, SimpleClickModel),
     "icmformer": (ICMFormerConfig, ICMFormerModel),
     "icmformer_swin": (ICMFormerSwinConfig, ICMFormerSwinModel),
+    "piclick": (PiClickConfig, PiClickModel),
 }
 
 
