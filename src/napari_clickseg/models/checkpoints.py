@@ -43,6 +43,23 @@ OFFICIAL_CLASSES = {
     piclick.OFFICIAL_CLASS: "piclick",
 }
 
+#: Architectures whose modules read their own official files: (description, official class,
+#: "are these its weights?", config builder taking (params, state_dict, path)).
+_SELF_DESCRIBING = (
+    (
+        "a PiClick model",
+        piclick.OFFICIAL_CLASS,
+        piclick.is_piclick_state_dict,
+        lambda params, state_dict, path: piclick.config_from_official(params, state_dict),
+    ),
+    (
+        "an iCMFormer Swin model",
+        icmformer_swin.OFFICIAL_CLASS,
+        icmformer_swin.is_swin_state_dict,
+        icmformer_swin.config_from_official,
+    ),
+)
+
 #: Heads per width for the released ViTs (head count cannot be read from shapes).
 _HEADS_BY_WIDTH = {160: 4, 768: 12, 1024: 16, 1280: 16}
 
@@ -145,32 +162,21 @@ def official_config(
         The config to build the model with (ICMFormerSwinConfig for iCMFormer Swin files).
     """
     class_name = official.get("class") if isinstance(official, Mapping) else None
-    is_piclick = piclick.is_piclick_state_dict(state_dict)
-    if is_piclick or class_name == piclick.OFFICIAL_CLASS:
-        if class_name not in (None, piclick.OFFICIAL_CLASS) or not is_piclick:
+    for label, official_class, matches, from_official in _SELF_DESCRIBING:
+        owns_weights = matches(state_dict)
+        if not owns_weights and class_name != official_class:
+            continue
+        if class_name not in (None, official_class) or not owns_weights:
             raise CheckpointMismatchError(
                 f"{path} names class {class_name} but its weights are "
-                f"{'' if is_piclick else 'not '}those of a PiClick model"
+                f"{'' if owns_weights else 'not '}those of {label}"
             )
         params = {}
         if isinstance(official, Mapping) and "params" in official:
             params = {name: entry.get("value") for name, entry in official["params"].items()}
         if params.get("use_disks") is False:
             raise CheckpointError(f"{path} encodes clicks as distance maps (use_disks=False)")
-        return piclick.config_from_official(params, state_dict)
-    is_swin = icmformer_swin.is_swin_state_dict(state_dict)
-    if is_swin or class_name == icmformer_swin.OFFICIAL_CLASS:
-        if class_name not in (None, icmformer_swin.OFFICIAL_CLASS) or not is_swin:
-            raise CheckpointMismatchError(
-                f"{path} names class {class_name} but its weights are "
-                f"{'' if is_swin else 'not '}those of an iCMFormer Swin model"
-            )
-        params = {}
-        if isinstance(official, Mapping) and "params" in official:
-            params = {name: entry.get("value") for name, entry in official["params"].items()}
-        if params.get("use_disks") is False:
-            raise CheckpointError(f"{path} encodes clicks as distance maps (use_disks=False)")
-        return icmformer_swin.config_from_official(params, state_dict, path)
+        return from_official(params, state_dict, path)
     inferred = _config_from_shapes(state_dict, path)
     if not isinstance(official, Mapping) or "params" not in official:
         return inferred

@@ -97,3 +97,34 @@ def click_disks(points: torch.Tensor, height: int, width: int, radius: float = 5
     dist[invalid] = _INVALID_DISTANCE
     dist = dist.view(batch, 2, num_per_sign, height, width).amin(dim=2)
     return (dist <= radius**2).float()
+
+
+def click_maps(
+    prev_mask: torch.Tensor,
+    points: torch.Tensor,
+    size: tuple[int, int],
+    radius: float = 5.0,
+    with_prev_mask: bool = True,
+) -> torch.Tensor:
+    """The network's click input: [previous mask, positive disks, negative disks].
+
+    Parameters
+    ----------
+    prev_mask : torch.Tensor
+        (B, 1, H, W) previous probability map.
+    points : torch.Tensor
+        (B, 2M, 3) clicks, see :func:`points_tensor`.
+    size : tuple of int
+        (H, W) of the network input.
+    radius : float
+        Disk radius in network-input pixels.
+    with_prev_mask : bool
+        False for models without the previous-mask channel.
+
+    Returns
+    -------
+    torch.Tensor
+        (B, 3, H, W), or (B, 2, H, W) without the previous mask.
+    """
+    disks = click_disks(points, size[0], size[1], radius)
+    return torch.cat([prev_mask, disks], dim=1) if with_prev_mask else disks

@@ -32,11 +32,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from napari_clickseg.models.click_maps import click_disks
+from napari_clickseg.models.click_maps import click_maps
 from napari_clickseg.models.heads import AllMLPHead
 from napari_clickseg.models.icmformer import CrossModalityBlock
-from napari_clickseg.models.interface import ClickSegModel, ModelOutput
-from napari_clickseg.models.simpleclick import IMAGENET_MEAN, IMAGENET_STD
+from napari_clickseg.models.interface import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    ClickSegModel,
+    ModelOutput,
+)
 from napari_clickseg.models.swin import SwinPatchEmbed, SwinStage
 
 #: The official class whose checkpoints this module loads.
@@ -181,19 +185,17 @@ class ICMFormerSwinModel(ClickSegModel):
         self.input_size = (config.img_size, config.img_size)
         self.backbone = ICMFormerSwin(config)
         self.head = AllMLPHead(config.stage_dims, config.head_channels, 1, config.upsample)
-        mean = torch.tensor(config.norm_mean).view(1, 3, 1, 1)
-        std = torch.tensor(config.norm_std).view(1, 3, 1, 1)
-        self.register_buffer("norm_mean", mean, persistent=False)
-        self.register_buffer("norm_std", std, persistent=False)
+        self.register_normalisation(config.norm_mean, config.norm_std)
 
     def forward(
         self, image: torch.Tensor, prev_mask: torch.Tensor, points: torch.Tensor
     ) -> ModelOutput:
         """Mask logits (B, 1, H, W) for images (B, 3, H, W) in [0, 1], priors and clicks."""
         height, width = int(image.shape[-2]), int(image.shape[-1])
-        disks = click_disks(points, height, width, self.config.disk_radius)
-        click_maps = torch.cat([prev_mask, disks], dim=1) if self.config.with_prev_mask else disks
-        features = self.backbone((image - self.norm_mean) / self.norm_std, click_maps)
+        maps = click_maps(
+            prev_mask, points, (height, width), self.config.disk_radius, self.config.with_prev_mask
+        )
+        features = self.backbone(self.normalise(image), maps)
         logits = self.head(features)
         logits = F.interpolate(logits, size=(height, width), mode="bilinear", align_corners=True)
         return ModelOutput(logits=logits)

@@ -7,10 +7,15 @@ architecture's name.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+#: ImageNet statistics every released model normalises its RGB input with.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass
@@ -58,6 +63,15 @@ class ClickSegModel(nn.Module):
 
     input_size: tuple[int, int] = (448, 448)
     config: object = None
+
+    def register_normalisation(self, mean: Sequence[float], std: Sequence[float]) -> None:
+        """Keep the input normalisation as non-persistent buffers (not in checkpoints)."""
+        self.register_buffer("norm_mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("norm_std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+
+    def normalise(self, image: torch.Tensor) -> torch.Tensor:
+        """(image - mean) / std, as the official models do inside their forward."""
+        return (image - self.norm_mean) / self.norm_std
 
     @property
     def device(self) -> torch.device:

@@ -31,14 +31,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from napari_clickseg.models.click_maps import click_disks
+from napari_clickseg.models.click_maps import click_maps
 from napari_clickseg.models.deformable_attention import MultiScaleDeformableAttention
 from napari_clickseg.models.fpn import SimpleFPN
-from napari_clickseg.models.interface import ClickSegModel, ModelOutput
+from napari_clickseg.models.interface import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    ClickSegModel,
+    ModelOutput,
+)
 from napari_clickseg.models.vit import PatchEmbed, PlainViT
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 #: Class path of the official model in its checkpoints.
 OFFICIAL_CLASS = "isegm.model.is_piclick_model.PiClickModel"
@@ -415,10 +417,7 @@ class PiClickModel(ClickSegModel):
         self.head = PiClickHead(config)
         self.positive_positional_embed = nn.Embedding(1, 2 * config.pe_feats)
         self.negative_positional_embed = nn.Embedding(1, 2 * config.pe_feats)
-        mean = torch.tensor(config.norm_mean).view(1, 3, 1, 1)
-        std = torch.tensor(config.norm_std).view(1, 3, 1, 1)
-        self.register_buffer("norm_mean", mean, persistent=False)
-        self.register_buffer("norm_std", std, persistent=False)
+        self.register_normalisation(config.norm_mean, config.norm_std)
 
     def click_embedding(
         self, points: torch.Tensor, size: tuple[int, int]
@@ -453,10 +452,9 @@ class PiClickModel(ClickSegModel):
         size = (int(image.shape[-2]), int(image.shape[-1]))
         config = self.config
         grid = (size[0] // config.patch_size, size[1] // config.patch_size)
-        tokens = self.backbone.embed((image - self.norm_mean) / self.norm_std)
-        disks = click_disks(points, size[0], size[1], config.disk_radius)
-        click_maps = torch.cat([prev_mask, disks], dim=1) if config.with_prev_mask else disks
-        tokens = tokens + self.patch_embed_coords(click_maps)
+        tokens = self.backbone.embed(self.normalise(image))
+        maps = click_maps(prev_mask, points, size, config.disk_radius, config.with_prev_mask)
+        tokens = tokens + self.patch_embed_coords(maps)
         tokens = tokens + self.backbone.positional_embedding(grid)
         tokens = self.backbone.forward_tokens(tokens, grid)
         batch, _, dim = tokens.shape

@@ -15,14 +15,16 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from napari_clickseg.models.click_maps import click_disks
+from napari_clickseg.models.click_maps import click_maps
 from napari_clickseg.models.fpn import SimpleFPN
 from napari_clickseg.models.heads import AllMLPHead
-from napari_clickseg.models.interface import ClickSegModel, ModelOutput
+from napari_clickseg.models.interface import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    ClickSegModel,
+    ModelOutput,
+)
 from napari_clickseg.models.vit import PatchEmbed, PlainViT
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass(frozen=True)
@@ -68,10 +70,7 @@ class SimpleClickModel(ClickSegModel):
         self.backbone = self._make_backbone(config)
         self.neck = SimpleFPN(config.embed_dim, config.neck_out_dims)
         self.head = AllMLPHead(config.neck_out_dims, config.head_channels, 1, config.upsample)
-        mean = torch.tensor(config.norm_mean).view(1, 3, 1, 1)
-        std = torch.tensor(config.norm_std).view(1, 3, 1, 1)
-        self.register_buffer("norm_mean", mean, persistent=False)
-        self.register_buffer("norm_std", std, persistent=False)
+        self.register_normalisation(config.norm_mean, config.norm_std)
 
     @staticmethod
     def _make_backbone(config: SimpleClickConfig) -> PlainViT:
@@ -97,15 +96,16 @@ class SimpleClickModel(ClickSegModel):
         torch.Tensor
             (B, N, D) image patch tokens, to be passed to :meth:`decode`.
         """
-        return self.backbone.embed((image - self.norm_mean) / self.norm_std)
+        return self.backbone.embed(self.normalise(image))
 
     def click_tokens(
         self, prev_mask: torch.Tensor, points: torch.Tensor, size: tuple[int, int]
     ) -> torch.Tensor:
         """Patch tokens (B, N, D) of [previous mask, positive disks, negative disks]."""
-        disks = click_disks(points, size[0], size[1], self.config.disk_radius)
-        click_maps = torch.cat([prev_mask, disks], dim=1) if self.config.with_prev_mask else disks
-        return self.patch_embed_coords(click_maps)
+        maps = click_maps(
+            prev_mask, points, size, self.config.disk_radius, self.config.with_prev_mask
+        )
+        return self.patch_embed_coords(maps)
 
     def logits_from_tokens(
         self, tokens: torch.Tensor, grid: tuple[int, int], size: tuple[int, int]
