@@ -156,15 +156,7 @@ class ICMFormerModel(SimpleClickModel):
 
     @staticmethod
     def _make_backbone(config: ICMFormerConfig) -> ICMFormerViT:
-        return ICMFormerViT(
-            num_cross_blocks=config.cross_blocks,
-            img_size=config.img_size,
-            patch_size=config.patch_size,
-            embed_dim=config.embed_dim,
-            depth=config.depth,
-            num_heads=config.num_heads,
-            mlp_ratio=config.mlp_ratio,
-        )
+        return ICMFormerViT.from_config(config, num_cross_blocks=config.cross_blocks)
 
     def decode(
         self,

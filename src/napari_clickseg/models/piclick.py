@@ -405,14 +405,7 @@ class PiClickModel(ClickSegModel):
         self.input_size = (config.img_size, config.img_size)
         click_channels = 3 if config.with_prev_mask else 2
         self.patch_embed_coords = PatchEmbed(config.patch_size, click_channels, config.embed_dim)
-        self.backbone = PlainViT(
-            img_size=config.img_size,
-            patch_size=config.patch_size,
-            embed_dim=config.embed_dim,
-            depth=config.depth,
-            num_heads=config.num_heads,
-            mlp_ratio=config.mlp_ratio,
-        )
+        self.backbone = PlainViT.from_config(config)
         self.neck = SimpleFPN(config.embed_dim, config.neck_out_dims)
         self.head = PiClickHead(config)
         self.positive_positional_embed = nn.Embedding(1, 2 * config.pe_feats)

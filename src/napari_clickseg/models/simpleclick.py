@@ -74,14 +74,7 @@ class SimpleClickModel(ClickSegModel):
 
     @staticmethod
     def _make_backbone(config: SimpleClickConfig) -> PlainViT:
-        return PlainViT(
-            img_size=config.img_size,
-            patch_size=config.patch_size,
-            embed_dim=config.embed_dim,
-            depth=config.depth,
-            num_heads=config.num_heads,
-            mlp_ratio=config.mlp_ratio,
-        )
+        return PlainViT.from_config(config)
 
     def encode_image(self, image: torch.Tensor) -> torch.Tensor:
         """Patch tokens of the image alone (they do not depend on the clicks).

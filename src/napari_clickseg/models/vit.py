@@ -10,6 +10,7 @@ interactive path. The blocks are timm's, whose parameter names equal the officia
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -150,6 +151,20 @@ class PlainViT(nn.Module):
         self.fc_norm = norm_layer(embed_dim)
         self.head = nn.Linear(embed_dim, num_classes)
         self._init_weights()
+
+    @classmethod
+    def from_config(cls, config: Any, **extra: Any) -> PlainViT:
+        """Build from any model config with the ViT fields (img_size, patch_size, embed_dim,
+        depth, num_heads, mlp_ratio); ``extra`` goes to subclasses."""
+        return cls(
+            img_size=config.img_size,
+            patch_size=config.patch_size,
+            embed_dim=config.embed_dim,
+            depth=config.depth,
+            num_heads=config.num_heads,
+            mlp_ratio=config.mlp_ratio,
+            **extra,
+        )
 
     def _init_weights(self) -> None:
         weight = self.patch_embed.proj.weight.data
