@@ -1,0 +1,67 @@
+"""ModelChoice: the entries it offers and the predictors it builds."""
+
+from __future__ import annotations
+
+import pytest
+
+from napari_clickseg._widgets.model_choice import (
+    CHECKPOINT_FILE_LABEL,
+    RANDOM_WALKER_LABEL,
+    ModelChoice,
+    ModelLoadError,
+)
+from napari_clickseg.engine.baseline import RandomWalkerPredictor
+from napari_clickseg.engine.predictor import Predictor
+from napari_clickseg.models.weights import KNOWN_WEIGHTS
+
+
+@pytest.fixture
+def choice(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("CLICKSEG_CACHE_DIR", str(tmp_path / "cache"))
+    widget = ModelChoice()
+    qtbot.addWidget(widget)
+    return widget
+
+
+def test_default_is_random_walker_and_the_widget_says_so(choice):
+    assert choice.spec.label == RANDOM_WALKER_LABEL
+    assert "random walker" in choice.note.text()
+    assert isinstance(choice.build_predictor(), RandomWalkerPredictor)
+    # device, CFR and flip mean nothing for the random walker
+    assert not choice.cfr_steps.isEnabled()
+
+
+def test_entries_list_every_registered_weights_file(choice):
+    labels = choice.model_labels()
+    for name in KNOWN_WEIGHTS:
+        assert any(label.startswith(f"{name} (") for label in labels)
+    assert choice.model_combo.itemText(choice.model_combo.count() - 1) == CHECKPOINT_FILE_LABEL
+
+
+def test_changed_signal_and_settings_reach_the_predictor(choice, qtbot, tiny_model):
+    choice.add_model("tiny", lambda device: tiny_model)
+    with qtbot.waitSignal(choice.changed):
+        choice.cfr_steps.setValue(2)
+    choice.flip.setChecked(False)
+    choice.set_device("cpu")
+    predictor = choice.build_predictor()
+    assert isinstance(predictor, Predictor)
+    assert predictor.cfr.steps == 2 and not predictor.with_flip
+    assert predictor.device.type == "cpu"
+
+
+def test_file_that_is_not_a_checkpoint_fails_with_a_clear_message(choice, tmp_path):
+    bad = tmp_path / "notes.pth"
+    bad.write_text("this is not a model")
+    choice.set_checkpoint_path(bad)
+    assert choice.spec.kind == "file"
+    with pytest.raises(ModelLoadError, match="failed to load"):
+        choice.build_predictor()
+
+
+def test_missing_file_and_manual_download_are_explained(choice, tmp_path):
+    with pytest.raises(ModelLoadError, match="not a file"):
+        choice.set_checkpoint_path(tmp_path / "absent.pth")
+    choice.select_model("sbd_vit_base (manual download)")
+    with pytest.raises(ModelLoadError, match=r"not available.*by hand"):
+        choice.build_predictor()
