@@ -1,0 +1,109 @@
+"""Clicks derived from a mask, to seed the prediction of the next slice during propagation.
+
+Positions are (row, col) pixels of the mask. Both rules look at the mask's distance transform
+(each pixel's distance to the nearest background pixel, the image border counting as
+background, as in the evaluation's next-click rule): points far from the boundary are the ones
+most likely to stay inside the object on the neighbouring slice, where the object has moved
+or shrunk a little.
+
+- :func:`interior_maximum`: one click at the distance-transform maximum (the centre of the
+  largest inscribed disk; the first such pixel in row-major order);
+- :func:`interior_points`: that click, then repeatedly the deepest pixel outside the inscribed
+  disks already taken, while it is at least ``min_depth_ratio`` as deep as the first one. A
+  thick blob gives one click, an elongated or several-piece mask one per thick part.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import distance_transform_edt
+
+from napari_clickseg.engine.clicks import Click
+
+__all__ = ["interior_maximum", "interior_points", "mask_depth"]
+
+
+def mask_depth(mask: np.ndarray) -> np.ndarray:
+    """Distance of each mask pixel to the nearest background pixel or to the image border.
+
+    Parameters
+    ----------
+    mask : numpy.ndarray
+        (H, W) boolean mask.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 (H, W); 0 outside the mask, 1 on its boundary pixels.
+    """
+    mask = _check_mask(mask)
+    padded = np.pad(mask, 1, mode="constant")
+    return distance_transform_edt(padded).astype(np.float32)[1:-1, 1:-1]
+
+
+def interior_maximum(mask: np.ndarray) -> Click:
+    """One positive click at the deepest pixel of the mask.
+
+    Parameters
+    ----------
+    mask : numpy.ndarray
+        (H, W) boolean, not empty.
+
+    Returns
+    -------
+    Click
+        Positive click at the distance-transform maximum (first in row-major order).
+    """
+    depth = mask_depth(mask)
+    row, col = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    return Click(float(row), float(col), True)
+
+
+def interior_points(
+    mask: np.ndarray, max_points: int = 5, min_depth_ratio: float = 0.5
+) -> list[Click]:
+    """Several positive clicks spread over the thick parts of the mask.
+
+    Parameters
+    ----------
+    mask : numpy.ndarray
+        (H, W) boolean, not empty.
+    max_points : int, optional
+        At most this many clicks.
+    min_depth_ratio : float, optional
+        A further click needs a depth of at least this fraction of the deepest pixel's depth.
+
+    Returns
+    -------
+    list of Click
+        The first is :func:`interior_maximum`'s click; no click lies inside the inscribed disk
+        of an earlier one.
+    """
+    if max_points < 1:
+        raise ValueError(f"max_points must be at least 1, got {max_points}")
+    if not 0.0 <= min_depth_ratio <= 1.0:
+        raise ValueError(f"min_depth_ratio must lie in [0, 1], got {min_depth_ratio}")
+    depth = mask_depth(mask)
+    available = depth.copy()
+    rows, cols = np.ogrid[: depth.shape[0], : depth.shape[1]]
+    clicks: list[Click] = []
+    deepest = float(depth.max())
+    while len(clicks) < max_points:
+        index = int(np.argmax(available))
+        value = float(available.flat[index])
+        if value <= 0 or (clicks and value < min_depth_ratio * deepest):
+            break
+        row, col = np.unravel_index(index, depth.shape)
+        clicks.append(Click(float(row), float(col), True))
+        available[(rows - row) ** 2 + (cols - col) ** 2 < value**2] = 0
+    return clicks
+
+
+def _check_mask(mask: np.ndarray) -> np.ndarray:
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise ValueError(f"expected a 2D (H, W) mask, got shape {mask.shape}")
+    mask = mask.astype(bool, copy=False)
+    if not mask.any():
+        raise ValueError("cannot derive clicks from an empty mask")
+    return mask
