@@ -1,0 +1,471 @@
+"""Training samples: (image crop, target mask, initial clicks) from data sets and generators.
+
+Objects come from two kinds of source (:class:`~napari_clickseg.training.config.DataSource`):
+
+- any folder :func:`~napari_clickseg.data.registry.open_dataset` opens (``"isbi:/data/isbi"``,
+  ``"brats:..."``, ``"folder:..."``, ...): the adapters' objects, already windowed to uint8,
+  grouped back into their images (objects of one image share its array);
+- ``"synthetic:<kind>"``: the seeded generators of :mod:`napari_clickseg.data.synthetic`, one
+  training image per slice (``em_cells``, ``em_mitochondria``, ``brain``, ``knee``).
+
+Hold-out rules keep objects out of training. A rule is ``"<kind>:<field>=<values>"``: ``kind``
+is a data set kind (``isbi``, ``brats``, ..., ``synthetic``) or ``*``; ``field`` is ``name``
+(glob patterns on the object name) or a key of the objects' ``meta`` (``slice``, ``case``, ...);
+``values`` is a comma list of values and integer ranges ``a-b``. For example
+``"isbi:slice=20-29"`` and ``"brats:case=Brats18_TCIA05_396_1"``.
+
+:class:`ClickTrainDataset` draws sample ``i`` of epoch ``e`` from a generator seeded with
+``(seed, e, i)``, so a sample does not depend on worker processes, the number of GPUs or on
+where a run was resumed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from skimage.transform import resize
+
+from napari_clickseg.training.augment import (
+    Augmentation,
+    Compose,
+    HorizontalFlip,
+    RandomBrightnessContrast,
+    RandomCrop,
+    RandomRotate90,
+    RGBShift,
+    VerticalFlip,
+)
+from napari_clickseg.training.click_sampler import MultiPointSampler
+
+__all__ = [
+    "SYNTHETIC_KINDS",
+    "ClickTrainDataset",
+    "HoldoutRule",
+    "TrainImage",
+    "build_augmentation",
+    "describe_images",
+    "load_eval_objects",
+    "load_train_images",
+    "parse_holdout_rule",
+]
+
+SYNTHETIC_KINDS = ("em_cells", "em_mitochondria", "brain", "knee")
+
+
+# ------------------------------------------------------------------------------------------
+# hold-out rules
+
+
+@dataclass(frozen=True)
+class HoldoutRule:
+    """Objects of data sets of ``kind`` whose ``field`` has one of ``values`` are held out."""
+
+    kind: str
+    field: str
+    values: tuple[str, ...]
+    text: str = ""
+
+    def matches(self, kind: str, name: str, meta: dict[str, Any]) -> bool:
+        """Whether an object (of a data set of ``kind``) falls under the rule."""
+        if self.kind not in ("*", kind):
+            return False
+        if self.field == "name":
+            return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.values)
+        if self.field not in meta:
+            return False
+        return str(meta[self.field]) in self.values
+
+
+def parse_holdout_rule(text: str) -> HoldoutRule:
+    """Parse ``"<kind>:<field>=<values>"`` (see the module docstring).
+
+    Raises
+    ------
+    ValueError
+        For text that does not follow the form or a malformed range.
+    """
+    kind, sep, rest = str(text).partition(":")
+    name, eq, values = rest.partition("=")
+    if not sep or not eq or not kind.strip() or not name.strip() or not values.strip():
+        raise ValueError(
+            f"hold-out rule {text!r} must read '<kind>:<field>=<values>', e.g. "
+            "'isbi:slice=20-29' or 'brats:case=Brats18_TCIA05_396_1'"
+        )
+    expanded: list[str] = []
+    for item in (v.strip() for v in values.split(",")):
+        low, dash, high = item.partition("-")
+        if dash and low.isdigit() and high.isdigit():
+            if int(low) > int(high):
+                raise ValueError(f"hold-out rule {text!r}: range {item!r} runs backwards")
+            expanded.extend(str(i) for i in range(int(low), int(high) + 1))
+        elif item:
+            expanded.append(item)
+    return HoldoutRule(kind.strip(), name.strip(), tuple(expanded), str(text))
+
+
+# ------------------------------------------------------------------------------------------
+# images and their objects
+
+
+@dataclass
+class TrainImage:
+    """One training image and its objects.
+
+    Attributes
+    ----------
+    name : str
+        Where it comes from (for messages).
+    image : numpy.ndarray
+        uint8 (H, W, 3), windowed.
+    objects : list of numpy.ndarray
+        bool (H, W) object masks (at least one).
+    ignore : numpy.ndarray or None
+        bool (H, W) pixels excluded from the loss and the click sampling (gt value -1).
+    """
+
+    name: str
+    image: np.ndarray
+    objects: list[np.ndarray]
+    ignore: np.ndarray | None = None
+    object_names: list[str] = field(default_factory=list)
+
+
+def _rgb(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=-1)
+    return np.ascontiguousarray(image, dtype=np.uint8)
+
+
+def _source_kind(spec: str) -> tuple[str, str]:
+    """(kind, rest) of a source spec; the kind of a bare path is detected from its layout."""
+    from napari_clickseg.data.registry import DATASET_KINDS, detect_kind
+
+    kind, sep, rest = spec.partition(":")
+    if sep and (kind in DATASET_KINDS or kind == "synthetic"):
+        return kind, rest
+    return detect_kind(spec), spec
+
+
+def load_eval_objects(spec: str, options: dict[str, Any] | None = None) -> tuple[str, list[Any]]:
+    """Objects of one source as evaluation objects (``name``, ``image``, ``gt``, ``meta``).
+
+    Parameters
+    ----------
+    spec : str
+        ``"<kind>:<path>"``, a folder, or ``"synthetic:<kind>"``.
+    options : dict, optional
+        Adapter or generator options.
+
+    Returns
+    -------
+    kind : str
+        The data set kind (``"synthetic"`` for generators).
+    objects : list of EvalObject
+        In the data set's order.
+    """
+    from napari_clickseg.data.registry import open_dataset
+
+    options = dict(options or {})
+    kind, rest = _source_kind(spec)
+    if kind == "synthetic":
+        return kind, list(_synthetic_objects(rest, **options))
+    return kind, list(open_dataset(f"{kind}:{rest}", **options))
+
+
+def load_train_images(
+    sources: Iterable[Any],
+    holdout: Sequence[HoldoutRule] = (),
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[TrainImage], list[str]]:
+    """Read every object of the sources, drop held-out ones, group them by image.
+
+    Parameters
+    ----------
+    sources : iterable of DataSource
+        Each with ``spec`` and ``options``.
+    holdout : sequence of HoldoutRule
+        Objects matching any rule are left out.
+    progress : callable, optional
+        ``progress(done, total)`` after each source.
+
+    Returns
+    -------
+    images : list of TrainImage
+        Images with at least one kept object.
+    excluded : list of str
+        ``"<spec>: <object name>"`` of every held-out object.
+    """
+    sources = list(sources)
+    images: list[TrainImage] = []
+    excluded: list[str] = []
+    for done, source in enumerate(sources, start=1):
+        kind, objects = load_eval_objects(source.spec, source.options)
+        by_image: dict[int, TrainImage] = {}
+        for obj in objects:
+            if any(rule.matches(kind, obj.name, obj.meta) for rule in holdout):
+                excluded.append(f"{source.spec}: {obj.name}")
+                continue
+            key = id(obj.image)
+            entry = by_image.get(key)
+            if entry is None:
+                entry = TrainImage(f"{source.spec}: {obj.source or obj.name}", _rgb(obj.image), [])
+                by_image[key] = entry
+            entry.objects.append(obj.gt == 1)
+            entry.object_names.append(obj.name)
+            ignored = obj.gt == -1
+            if ignored.any():
+                entry.ignore = ignored if entry.ignore is None else entry.ignore | ignored
+        images.extend(by_image.values())
+        if progress is not None:
+            progress(done, len(sources))
+    return images, excluded
+
+
+# ------------------------------------------------------------------------------------------
+# synthetic sources
+
+
+@dataclass(frozen=True, eq=False)
+class _SyntheticObject:
+    name: str
+    image: np.ndarray
+    gt: np.ndarray
+    source: str
+    meta: dict[str, Any]
+
+
+def _synthetic_objects(
+    kind: str,
+    seed: int = 0,
+    volumes: int = 1,
+    shape: Sequence[int] | None = None,
+    slice_step: int = 1,
+    min_area: int = 20,
+    **options: Any,
+) -> Iterable[_SyntheticObject]:
+    """Objects of seeded synthetic volumes, one image per slice (``slice_step`` apart)."""
+    from napari_clickseg.data import synthetic
+    from napari_clickseg.data.windowing import window_to_uint8
+
+    if kind not in SYNTHETIC_KINDS:
+        raise ValueError(
+            f"unknown synthetic kind {kind!r}; known: {', '.join(SYNTHETIC_KINDS)} "
+            "(e.g. spec = 'synthetic:em_cells')"
+        )
+    if slice_step < 1 or volumes < 1:
+        raise ValueError(
+            f"synthetic: volumes and slice_step must be >= 1, got {volumes}, {slice_step}"
+        )
+    for volume in range(volumes):
+        volume_seed = seed + volume
+        if kind.startswith("em_"):
+            args = {} if shape is None else {"shape": tuple(shape[-2:]), "n_slices": shape[0]}
+            stack, cells, mito = synthetic.make_em_stack(seed=volume_seed, **args, **options)
+            labels, targets = (cells, None) if kind == "em_cells" else (mito, None)
+            image = stack
+        elif kind == "brain":
+            raw, seg = synthetic.make_brain_mri(
+                **({} if shape is None else {"shape": tuple(shape)}), seed=volume_seed
+            )
+            modality = options.pop("modality", "flair")
+            index = {"t1": 0, "t1ce": 1, "t2": 2, "flair": 3}[modality]
+            image = window_to_uint8(raw[index], mask=raw[index] > 0.05)
+            labels = seg
+            wanted = options.pop("targets", ["whole", "core", "enhancing"])
+            compartments = {"whole": (1, 2, 4), "core": (1, 4), "enhancing": (4,)}
+            targets = {name: compartments[name] for name in wanted}
+        else:
+            raw, labels = synthetic.make_knee_mri(
+                **({} if shape is None else {"shape": tuple(shape)}), seed=volume_seed
+            )
+            image = window_to_uint8(raw)
+            targets = {"femoral": (1,), "tibial": (2,)}
+        for z in range(0, image.shape[0], slice_step):
+            plane = np.ascontiguousarray(image[z])
+            plane.flags.writeable = False
+            label_plane = labels[z]
+            if targets is None:
+                found = [(f"id{int(i)}", label_plane == i) for i in np.unique(label_plane) if i]
+            else:
+                found = [(n, np.isin(label_plane, v)) for n, v in targets.items()]
+            for name, mask in found:
+                if int(mask.sum()) < min_area:
+                    continue
+                yield _SyntheticObject(
+                    name=f"{kind}/v{volume_seed}/z{z}/{name}",
+                    image=plane,
+                    gt=mask.astype(np.int8),
+                    source=f"synthetic:{kind}/v{volume_seed}/z{z}",
+                    meta={"volume": volume_seed, "slice": z, "object": name},
+                )
+
+
+# ------------------------------------------------------------------------------------------
+# augmentation
+
+
+class FitAndScale(Augmentation):
+    """Enlarge images smaller than the crop to fill it, then rescale by a random factor."""
+
+    def __init__(self, crop_size: int, scale_range: tuple[float, float]) -> None:
+        self.crop_size = crop_size
+        self.scale_range = scale_range
+
+    def apply(self, image, masks, rng):
+        height, width = image.shape[:2]
+        fit = max(1.0, self.crop_size / min(height, width))
+        scale = fit * rng.uniform(*self.scale_range)
+        if abs(scale - 1.0) < 1e-6:
+            return image, masks
+        size = (max(1, round(height * scale)), max(1, round(width * scale)))
+        scaled = resize(image.astype(np.float32), (*size, image.shape[2]), order=1,
+                        preserve_range=True, anti_aliasing=False)  # fmt: skip
+        scaled = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+        scaled_masks = [
+            resize(m, size, order=0, preserve_range=True, anti_aliasing=False).astype(m.dtype)
+            for m in masks
+        ]
+        return scaled, scaled_masks
+
+
+def build_augmentation(
+    crop_size: int, scale_range: tuple[float, float] = (0.75, 1.40), augment: bool = True
+) -> Augmentation:
+    """Resize to fill the crop (random scale), flips and 90-degree turns, crop, colour.
+
+    Without ``augment`` only the deterministic fit and a crop keeping the object remain.
+    """
+    size = (crop_size, crop_size)
+    if not augment:
+        return Compose([FitAndScale(crop_size, (1.0, 1.0)), RandomCrop(size)])
+    return Compose(
+        [
+            FitAndScale(crop_size, scale_range),
+            HorizontalFlip(),
+            VerticalFlip(),
+            RandomRotate90(),
+            RandomCrop(size),
+            RandomBrightnessContrast(),
+            RGBShift(),
+        ]
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# the torch data set
+
+
+class ClickTrainDataset(torch.utils.data.Dataset):
+    """Random training samples: a crop, its target mask and initial clicks.
+
+    Parameters
+    ----------
+    images : sequence of TrainImage
+        The pool of images and objects.
+    crop_size : int
+        Side S of the square crops (the model input size).
+    sampler : MultiPointSampler
+        Chooses the target (merging objects by chance) and draws the clicks.
+    augmentation : Augmentation
+        Applied to the image with the target, the other objects and the ignore mask.
+    samples_per_epoch : int
+        ``len()`` of the data set.
+    seed : int
+        Base seed of every sample's generator.
+    min_object_area : int
+        A crop whose target keeps fewer pixels is drawn again (up to 20 times).
+    copy_paste : callable, optional
+        A :class:`~napari_clickseg.training.copy_paste.SUEMCopyPaste`.
+
+    Notes
+    -----
+    An item is a dict of ``image`` float32 (3, S, S) in [0, 1], ``gt`` float32 (1, S, S) with
+    1 object, 0 background and -1 ignored, and ``points`` float32 (2 * max_num_points, 3) in
+    the official layout.
+    """
+
+    def __init__(
+        self,
+        images: Sequence[TrainImage],
+        crop_size: int,
+        sampler: MultiPointSampler,
+        augmentation: Augmentation,
+        samples_per_epoch: int,
+        seed: int = 0,
+        min_object_area: int = 16,
+        copy_paste: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None,
+    ) -> None:
+        if not images:
+            raise ValueError("no training image: every source was empty or held out")
+        self.images = list(images)
+        self.crop_size = int(crop_size)
+        self.sampler = sampler
+        self.augmentation = augmentation
+        self.samples_per_epoch = int(samples_per_epoch)
+        self.seed = int(seed)
+        self.min_object_area = int(min_object_area)
+        self.copy_paste = copy_paste
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose samples are drawn (changes every sample)."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self.samples_per_epoch
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, self.epoch, int(index)])
+        image, gt, other, ignore, parts = self._draw(rng)
+        if self.copy_paste is not None:
+            new_image, new_gt = self.copy_paste(image, gt, lambda r: self._draw(r)[:2], rng)
+            if new_image is not image or not np.array_equal(new_gt, gt):
+                image, gt, other, ignore, parts = new_image, new_gt, None, None, None
+        points = self.sampler.sample(gt, rng, other_objects=other, parts=parts)
+        target = gt.astype(np.float32)
+        if ignore is not None:
+            target[ignore & ~gt] = -1.0
+        return {
+            "image": torch.from_numpy(
+                np.ascontiguousarray(image.transpose(2, 0, 1)) / np.float32(255)
+            ),
+            "gt": torch.from_numpy(target[None]),
+            "points": torch.from_numpy(np.asarray(points, dtype=np.float32)),
+        }
+
+    def _draw(self, rng: np.random.Generator):
+        """An augmented crop with a target that keeps at least ``min_object_area`` pixels."""
+        for _ in range(20):
+            entry = self.images[int(rng.integers(len(self.images)))]
+            chosen = self.sampler.select_object(entry.objects, rng)
+            ignore = entry.ignore if entry.ignore is not None else np.zeros_like(chosen.gt_mask)
+            masks = [chosen.gt_mask, chosen.other_objects, ignore, *chosen.parts]
+            image, masks = self.augmentation(entry.image, masks, rng)
+            gt = masks[0].astype(bool)
+            if int(gt.sum()) >= self.min_object_area:
+                parts = [m.astype(bool) for m in masks[3:]]
+                parts = [p for p in parts if p.any()] or [gt]
+                ignore_crop = masks[2].astype(bool)
+                return (
+                    image,
+                    gt,
+                    masks[1].astype(bool),
+                    (ignore_crop if ignore_crop.any() else None),
+                    parts,
+                )
+        raise RuntimeError(
+            f"20 crops in a row kept fewer than {self.min_object_area} target pixels; lower "
+            "data.min_object_area or check the sources' objects"
+        )
+
+
+def describe_images(images: Sequence[TrainImage]) -> str:
+    """One line: how many images and objects, e.g. for the log."""
+    objects = sum(len(i.objects) for i in images)
+    return f"{len(images)} images, {objects} objects"
