@@ -7,13 +7,26 @@ PNG, JPEG and BMP go through scikit-image (imageio and Pillow), TIFF through tif
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from napari_clickseg.io.atomic import atomic_write
 from napari_clickseg.io.errors import UnreadableFileError
+from napari_clickseg.io.labels import to_label_array
 
-__all__ = ["IMAGE_SUFFIXES", "TIFF_SUFFIXES", "read_image", "read_tiff_page", "tiff_page_count"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "TIFF_SUFFIXES",
+    "read_image",
+    "read_image_stack",
+    "read_tiff_page",
+    "read_tiff_stack",
+    "tiff_page_count",
+    "write_tiff_labels",
+]
 
 #: File name endings of TIFF files (read with tifffile).
 TIFF_SUFFIXES = (".tif", ".tiff")
@@ -143,3 +156,128 @@ def _with_tiff(path: str | Path, read, failure: str):
         raise
     except Exception as exc:
         raise UnreadableFileError(f"{failure} {path}: {exc}") from exc
+
+
+def read_tiff_stack(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
+    """Read the first image series of a TIFF (e.g. an ssTEM stack) and its JSON metadata.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A ``.tif`` or ``.tiff`` file.
+
+    Returns
+    -------
+    data : numpy.ndarray
+        The series as stored, e.g. (sections, H, W).
+    metadata : dict
+        The JSON metadata tifffile keeps in the description (such as ``scale`` and
+        ``layer_type`` written by :func:`write_tiff_labels`); empty when there is none.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist or is a folder.
+    UnreadableFileError
+        If the file is not a readable TIFF.
+    """
+
+    def series(tif) -> tuple[np.ndarray, dict[str, Any]]:
+        shaped = tif.shaped_metadata or ()
+        metadata = dict(shaped[0]) if shaped and isinstance(shaped[0], dict) else {}
+        return np.asarray(tif.asarray()), metadata
+
+    return _with_tiff(path, series, "cannot read TIFF")
+
+
+def write_tiff_labels(
+    path: str | Path, labels: np.ndarray, scale: Sequence[float] | None = None
+) -> Path:
+    """Save labels as a zlib-compressed TIFF stack, safely (temporary file, then rename).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        ``.tif`` or ``.tiff``.
+    labels : numpy.ndarray
+        Whole-number labels, 2D (H, W) or a stack (N, H, W); each plane becomes a page. They
+        are stored in the smallest of uint8, uint16, int32 that holds them.
+    scale : sequence of float, optional
+        Pixel size per axis, kept in the file's JSON description (``{"scale": [...]}``) together
+        with ``"layer_type": "labels"``; :func:`read_tiff_stack` gives them back.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Raises
+    ------
+    ValueError
+        If the name does not end in ``.tif``/``.tiff``, the labels are not 2D or 3D, not whole
+        numbers, do not fit in int32, or ``scale`` has the wrong length.
+    """
+    import tifffile
+
+    path = Path(path)
+    if path.suffix.lower() not in TIFF_SUFFIXES:
+        raise ValueError(
+            f"cannot save labels as TIFF to {path}: the name must end in .tif or .tiff"
+        )
+    data = to_label_array(labels)
+    if data.ndim not in (2, 3):
+        raise ValueError(
+            f"TIFF labels must be 2D (H, W) or a stack (N, H, W), got shape {data.shape}"
+        )
+    metadata: dict[str, Any] = {"layer_type": "labels"}
+    if scale is not None:
+        scale = [float(s) for s in scale]
+        if len(scale) != data.ndim:
+            raise ValueError(f"scale {scale} needs one value per axis of labels {data.shape}")
+        metadata["scale"] = scale
+
+    def write(temporary: Path) -> None:
+        tifffile.imwrite(
+            temporary, data, photometric="minisblack", compression="zlib", metadata=metadata
+        )
+
+    return atomic_write(path, write)
+
+
+def read_image_stack(files: Sequence[str | Path]) -> np.ndarray:
+    """Read 2D images (e.g. the PNG slices of a folder) in the given order into one stack.
+
+    Parameters
+    ----------
+    files : sequence of str or pathlib.Path
+        The slices, in stack order; all must have the same shape and type.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, H, W) or (N, H, W, C).
+
+    Raises
+    ------
+    ValueError
+        If ``files`` is empty, or a slice's shape or type differs from the first slice's (the
+        message names both files).
+    FileNotFoundError, UnreadableFileError
+        From :func:`read_image`, naming the file that failed.
+    """
+    if not files:
+        raise ValueError("cannot stack images: no files given")
+    first_path = Path(files[0])
+    first = read_image(first_path)
+    stack = np.empty((len(files), *first.shape), dtype=first.dtype)
+    stack[0] = first
+    for index, file in enumerate(files[1:], start=1):
+        plane = read_image(file)
+        if plane.shape != first.shape or plane.dtype != first.dtype:
+            raise ValueError(
+                f"cannot stack {Path(file).name}: shape {plane.shape} {plane.dtype} differs from "
+                f"{first_path.name} ({first.shape} {first.dtype}); all slices of a stack must "
+                "have the same size and type"
+            )
+        stack[index] = plane
+    return stack

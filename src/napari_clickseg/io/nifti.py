@@ -15,9 +15,20 @@ from typing import Any
 import nibabel as nib
 import numpy as np
 
+from napari_clickseg.io.atomic import atomic_write
 from napari_clickseg.io.errors import UnreadableFileError
+from napari_clickseg.io.labels import to_label_array
 
-__all__ = ["NIFTI_SUFFIXES", "NiftiVolume", "is_nifti", "read_nifti"]
+__all__ = [
+    "NIFTI_SUFFIXES",
+    "NiftiVolume",
+    "geometry_header",
+    "is_nifti",
+    "nifti_geometry",
+    "read_nifti",
+    "spacing_affine",
+    "write_nifti_labels",
+]
 
 #: File name endings read as NIfTI.
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
@@ -118,3 +129,125 @@ def read_nifti(path: str | Path) -> NiftiVolume:
         header=image.header,
         path=path,
     )
+
+
+def nifti_geometry(volume: NiftiVolume) -> dict[str, Any]:
+    """The geometry of a volume as plain values, to keep beside its data (e.g. layer metadata).
+
+    Parameters
+    ----------
+    volume : NiftiVolume
+        A volume from :func:`read_nifti`.
+
+    Returns
+    -------
+    dict
+        ``affine`` ((4, 4) float64 array), ``header`` (the raw header bytes, without extensions),
+        ``format`` (``"nifti1"`` or ``"nifti2"``), ``shape`` (the file's array shape) and
+        ``source`` (the file's path as text). :func:`geometry_header` rebuilds the header.
+    """
+    header = volume.header
+    return {
+        "affine": np.array(volume.affine, dtype=np.float64),
+        "header": bytes(header.binaryblock),
+        "format": "nifti2" if isinstance(header, nib.Nifti2Header) else "nifti1",
+        "shape": tuple(int(n) for n in volume.data.shape),
+        "source": str(volume.path),
+    }
+
+
+def geometry_header(geometry: dict[str, Any]) -> nib.Nifti1Header | nib.Nifti2Header:
+    """Rebuild the header kept by :func:`nifti_geometry`.
+
+    Raises
+    ------
+    ValueError
+        If ``geometry`` has no usable header (missing, wrong type or not a NIfTI header block).
+    """
+    block = geometry.get("header")
+    kind = nib.Nifti2Header if geometry.get("format") == "nifti2" else nib.Nifti1Header
+    if not isinstance(block, bytes | bytearray):
+        raise ValueError(
+            f"NIfTI geometry has no header bytes (got {type(block).__name__}); expected the "
+            "dictionary made by nifti_geometry"
+        )
+    try:
+        return kind(binaryblock=bytes(block))
+    except Exception as exc:  # nibabel raises several types for a malformed block
+        raise ValueError(f"NIfTI geometry holds an invalid {kind.__name__}: {exc}") from exc
+
+
+def spacing_affine(
+    spacing: tuple[float, ...], origin: tuple[float, ...] | None = None
+) -> np.ndarray:
+    """A (4, 4) affine scaling array axes by ``spacing`` (up to 3 values), shifted by ``origin``."""
+    affine = np.eye(4)
+    for axis, size in enumerate(tuple(spacing)[:3]):
+        affine[axis, axis] = float(size)
+    for axis, shift in enumerate(tuple(origin or ())[:3]):
+        affine[axis, 3] = float(shift)
+    return affine
+
+
+def write_nifti_labels(
+    path: str | Path,
+    labels: np.ndarray,
+    affine: np.ndarray,
+    header: nib.Nifti1Header | nib.Nifti2Header | None = None,
+) -> Path:
+    """Save a label volume as NIfTI, safely (temporary file, then rename).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        ``.nii.gz`` (compressed) or ``.nii``.
+    labels : numpy.ndarray
+        Whole-number labels in the file's (i, j, k) axis order. They are stored in the smallest
+        of uint8, uint16, int32 that holds them (:func:`~napari_clickseg.io.labels.label_dtype`).
+    affine : numpy.ndarray
+        (4, 4) voxel-to-world transform.
+    header : nibabel.Nifti1Header or nibabel.Nifti2Header, optional
+        The source image's header: its fields (pixdim, units, qform/sform and their codes,
+        description) are kept; only the data type, scaling (slope 1, intercept 0), display range
+        (cleared) and intent (``label``) change. Without it nibabel's defaults apply (sform from
+        ``affine`` with code 2 "aligned", qform code 0).
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Raises
+    ------
+    ValueError
+        If the name does not end in ``.nii``/``.nii.gz``, the labels are not whole numbers or
+        do not fit in int32, the affine is not (4, 4), or the header's shape differs from the
+        labels' shape.
+    """
+    path = Path(path)
+    if not is_nifti(path):
+        raise ValueError(
+            f"cannot save labels as NIfTI to {path}: the name must end in .nii.gz or .nii"
+        )
+    data = to_label_array(labels)
+    affine = np.asarray(affine, dtype=np.float64)
+    if affine.shape != (4, 4):
+        raise ValueError(f"NIfTI affine must be a (4, 4) matrix, got shape {affine.shape}")
+    if header is not None:
+        shape = tuple(int(n) for n in header.get_data_shape())
+        if shape != data.shape:
+            raise ValueError(
+                f"labels of shape {data.shape} do not match the NIfTI header's shape {shape}; "
+                "save them without the header (geometry from the spacing) or resample them"
+            )
+        header = header.copy()
+        header.set_data_dtype(data.dtype)
+        header.set_slope_inter(1.0, 0.0)
+        header["cal_min"], header["cal_max"] = 0.0, 0.0
+        header.set_intent("label")
+        image_class = nib.Nifti2Image if isinstance(header, nib.Nifti2Header) else nib.Nifti1Image
+        image = image_class(data, affine, header=header)
+    else:
+        image = nib.Nifti1Image(data, affine)
+        image.header.set_intent("label")
+    return atomic_write(path, lambda temporary: nib.save(image, temporary))
