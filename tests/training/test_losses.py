@@ -32,9 +32,7 @@ def _nfl_by_hand(logits, target, alpha=0.5, gamma=2.0, eps=1e-12):
 
 
 def test_nfl_matches_hand_computation_per_sample():
-    logits = np.array(
-        [[[[2.0, -1.0], [0.5, -3.0]]], [[[-0.2, 1.5], [3.0, 0.0]]]], dtype=np.float64
-    )
+    logits = np.array([[[[2.0, -1.0], [0.5, -3.0]]], [[[-0.2, 1.5], [3.0, 0.0]]]], dtype=np.float64)
     target = np.array([[[[1, 0], [0, 1]]], [[[1, 1], [0, 0]]]], dtype=np.float64)
     loss = normalized_focal_loss(torch.tensor(logits), torch.tensor(target))
     assert loss.shape == (2,)
