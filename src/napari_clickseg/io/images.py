@@ -183,6 +183,8 @@ def read_tiff_stack(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
     """
 
     def series(tif) -> tuple[np.ndarray, dict[str, Any]]:
+        if not tif.series or not len(tif.pages):
+            raise UnreadableFileError("no image in the file (damaged or empty TIFF)")
         shaped = tif.shaped_metadata or ()
         metadata = dict(shaped[0]) if shaped and isinstance(shaped[0], dict) else {}
         return np.asarray(tif.asarray()), metadata
