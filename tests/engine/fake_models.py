@@ -47,3 +47,35 @@ class TwoCandidates(ClickSegModel):
         logits = torch.cat([8.0 * disks - 4.0, torch.full_like(disks, 4.0)], dim=1)
         scores = torch.tensor([[0.2, 0.8]]).expand(image.shape[0], 2)
         return ModelOutput(logits=logits + self.anchor, scores=scores)
+
+
+class HalvesByPosition(ClickSegModel):
+    """Two candidates listed by position: the left half, then the right half of the input.
+
+    A candidate scores 1 when it holds the first positive click, else 0. In the flipped pass
+    the same positions hold the mirrored halves, so the two passes list the candidates in
+    opposite orders and only a matching pairs them correctly. ``zoom_in_on_logits`` follows
+    the PiClick predictor.
+    """
+
+    zoom_in_on_logits = True
+
+    def __init__(self, logit: float = 4.0) -> None:
+        super().__init__()
+        self.anchor = torch.nn.Parameter(torch.zeros(()))
+        self.logit = logit
+
+    def forward(self, image, prev_mask, points):
+        batch, _, height, width = image.shape
+        left = torch.full((batch, 1, height, width), -self.logit)
+        left[..., : width // 2] = self.logit
+        right = -left
+        first_col = points[:, 0, 1]
+        holds_left = (first_col < width // 2).float()
+        scores = torch.stack([holds_left, 1 - holds_left], dim=1)
+        features = torch.tensor([[0.2, 0.7]]).expand(batch, 2)
+        return ModelOutput(
+            logits=torch.cat([left, right], dim=1) + self.anchor,
+            scores=scores,
+            match_features=features,
+        )

@@ -222,10 +222,35 @@ def test_oracle_selection_picks_the_candidate_closest_to_ground_truth():
     assert oracle.ious[0] > own.ious[0]
 
 
-def test_flip_with_several_candidates_is_refused_until_matching_exists():
-    from fake_models import TwoCandidates
+def test_flip_pairs_candidates_by_matching_before_averaging():
+    from fake_models import HalvesByPosition
 
-    predictor = Predictor(TwoCandidates(), "cpu")
-    predictor.set_image(_image(100, 100))
-    with pytest.raises(NotImplementedError, match="with_flip=False"):
-        predictor.predict([(50, 50, True)])
+    predictor = Predictor(HalvesByPosition(), "cpu", zoom_in=None)
+    predictor.set_image(_image(64, 64))
+    prediction = predictor.predict([(30, 10, True)])
+    # averaging by index would mix the two halves into p = 0.5 everywhere
+    left = np.zeros((64, 64), bool)
+    left[:, :32] = True
+    masks = prediction.candidates > 0.49
+    assert {masks[0].tobytes(), masks[1].tobytes()} == {left.tobytes(), (~left).tobytes()}
+    assert prediction.candidates.max() > 0.98 and prediction.candidates.min() < 0.02
+    # scores of matched candidates are summed; the pick holds the click
+    np.testing.assert_allclose(sorted(prediction.scores), [0.0, 2.0])
+    np.testing.assert_array_equal(prediction.mask, left)
+
+
+def test_zoom_in_follows_the_averaged_logits_for_logit_zoom_models():
+    from fake_models import HalvesByPosition
+
+    # logit 0.3: probability 0.57 passes the 0.49 threshold, but ZoomIn thresholds the
+    # logits at 0.5 as the official PiClick predictor does, so it sees no object
+    predictor = Predictor(HalvesByPosition(logit=0.3), "cpu", zoom_in=ZoomInSettings())
+    predictor.set_image(_image(300, 300))
+    first = predictor.predict([(150, 40, True)])
+    assert first.mask[150, 40]
+    zoom = predictor.get_state().zoom_probs
+    np.testing.assert_allclose(zoom[150, 40], 0.3, atol=1e-5)
+    np.testing.assert_allclose(zoom[150, 260], -0.3, atol=1e-5)
+    switched = predictor.select_candidate(first, 1 - first.selected)
+    np.testing.assert_allclose(predictor.get_state().zoom_probs[150, 260], 0.3, atol=1e-5)
+    assert switched.mask[150, 260] and not switched.mask[150, 40]

@@ -117,3 +117,53 @@ def test_history_cannot_be_altered_through_probs(session):
     session.add_click(250, 260, True)
     with pytest.raises(ValueError, match="read-only"):
         session.probs[0, 0] = 1.0
+
+
+def test_select_candidate_is_an_undoable_step_that_feeds_the_prior():
+    from fake_models import TwoCandidates
+
+    from napari_clickseg.engine.predictor import Predictor
+
+    predictor = Predictor(TwoCandidates(), "cpu", with_flip=False)
+    predictor.set_image(np.zeros((300, 300, 3), np.uint8))
+    session = Session(predictor)
+    with pytest.raises(RuntimeError, match="click first"):
+        session.select_candidate(0)
+    first = session.add_click(150, 150)
+    assert first.selected == 1 and session.mask.all()
+    chosen = session.select_candidate(0)
+    assert chosen.selected == 0 and session.prediction.selected == 0
+    assert session.mask[150, 150] and not session.mask[0, 0]
+    np.testing.assert_array_equal(session.probs, chosen.probs)
+    assert session.undo()
+    assert session.prediction.selected == 1 and session.mask.all()
+
+
+def test_removing_a_later_click_keeps_an_earlier_candidate_choice():
+    from fake_models import TwoCandidates
+
+    from napari_clickseg.engine.predictor import Predictor
+
+    predictor = Predictor(TwoCandidates(), "cpu", with_flip=False)
+    predictor.set_image(np.zeros((300, 300, 3), np.uint8))
+    session = Session(predictor)
+    session.add_click(150, 150)
+    session.select_candidate(0)
+    kept = session.probs.copy()
+    session.add_click(20, 20, is_positive=False)
+    session.remove_click(1)
+    np.testing.assert_array_equal(session.probs, kept)
+
+
+def test_random_walker_session_has_one_candidate():
+    from napari_clickseg.engine.baseline import RandomWalkerPredictor
+
+    predictor = RandomWalkerPredictor()
+    image = np.zeros((40, 40), np.uint8)
+    image[10:30, 10:30] = 200
+    predictor.set_image(image)
+    session = Session(predictor)
+    session.add_click(20, 20)
+    assert session.select_candidate(0).selected == 0
+    with pytest.raises(IndexError, match="has 1"):
+        session.select_candidate(1)

@@ -65,19 +65,26 @@ def test_parity_with_official_forward(official_tiny, forward_data):
     np.testing.assert_allclose(
         layers[..., ::16, ::16].numpy(), data["mask_logits_layers_sub16"], rtol=0, atol=ATOL
     )
-    logits = out.logits.numpy()
-    np.testing.assert_allclose(
-        logits[:, :, ::4, ::4], data["mask_logits_final_sub4"], rtol=0, atol=ATOL
-    )
-    np.testing.assert_allclose(
-        logits[:, :, 180:244, 220:284], data["mask_logits_final_crop"], rtol=0, atol=ATOL
-    )
+    # the official select_last_layer sorts the candidates by sigmoid(iou), descending
     iou = 1 / (1 + np.exp(-data["iou_logits"][-1, ..., 0]))
-    onehot = 1 / (1 + np.exp(-data["onehot_logits"][-1, ..., 0]))
-    np.testing.assert_allclose(out.scores.numpy(), 6 * iou + onehot, rtol=0, atol=ATOL)
-    # the official select_last_layer sorts by sigmoid(iou), descending
     order = np.argsort(-iou, axis=1, kind="stable")
-    np.testing.assert_allclose(np.take_along_axis(iou, order, 1), data["sel_iou"], atol=1e-5)
+    np.testing.assert_allclose(np.take_along_axis(iou, order, 1), data["sel_iou"], atol=1e-6)
+    logits = out.logits.numpy()
+    query_order = np.argsort(order, axis=1)
+    unsorted = np.take_along_axis(logits, query_order[..., None, None], 1)
+    np.testing.assert_allclose(
+        unsorted[:, :, ::4, ::4], data["mask_logits_final_sub4"], rtol=0, atol=ATOL
+    )
+    np.testing.assert_allclose(
+        unsorted[:, :, 180:244, 220:284], data["mask_logits_final_crop"], rtol=0, atol=ATOL
+    )
+    np.testing.assert_allclose(
+        logits[:, :, ::16, ::16], data["sel_mask_sub16"], rtol=0, atol=ATOL
+    )
+    np.testing.assert_allclose(
+        out.scores.numpy(), 6 * data["sel_iou"] + data["sel_onehot"], rtol=0, atol=ATOL
+    )
+    np.testing.assert_allclose(out.match_features.numpy(), data["sel_cls"], rtol=0, atol=ATOL)
 
 
 def test_click_tokens_match_official(official_tiny, forward_data):
@@ -115,7 +122,7 @@ def test_piclick_in_the_predictor_offers_its_candidates_and_pick():
     from napari_clickseg.engine.predictor import Predictor
 
     model = load_model(TINY)
-    predictor = Predictor(model, "cpu", with_flip=False)
+    predictor = Predictor(model, "cpu")  # with flip and candidate matching, as official
     image = (np.random.default_rng(0).random((120, 160, 3)) * 255).astype(np.uint8)
     predictor.set_image(image)
     prediction = predictor.predict([(60, 80, True)])

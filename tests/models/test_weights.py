@@ -293,6 +293,9 @@ def test_registry_entries_are_consistent():
         "cocolvis_vit_large",
         "cocolvis_vit_huge",
         "cocolvis_icl_vit_huge",
+        "piclick_base448",
+        "piclick_large448",
+        "piclick_huge448",
     }
     assert set(KNOWN_WEIGHTS) == expected
     for name, info in KNOWN_WEIGHTS.items():
@@ -303,3 +306,16 @@ def test_registry_entries_are_consistent():
         assert info.filename.endswith(".pth")
         assert not info.downloadable
         assert info.url.startswith("https://")
+
+
+def test_piclick_file_put_in_the_cache_loads_by_its_registry_name(cache):
+    import shutil
+
+    from napari_clickseg.models.checkpoints import load_model
+    from napari_clickseg.models.piclick import PiClickModel
+
+    cache.mkdir()
+    official = Path(__file__).parents[1] / "fixtures" / "official" / "piclick_tiny.pth"
+    shutil.copy(official, cache / "piclick_base448.pth")
+    model = load_model("piclick_base448")
+    assert isinstance(model, PiClickModel) and model.zoom_in_on_logits

@@ -132,6 +132,13 @@ class RandomWalkerPredictor:
             threshold=self.threshold,
         )
 
+    def select_candidate(self, prediction: Prediction, index: int) -> Prediction:
+        """The random walker has one candidate; index 0 returns the prediction unchanged."""
+        if index != 0:
+            raise IndexError(f"candidate {index} does not exist: the prediction has 1")
+        self._probs = prediction.probs.copy()
+        return prediction
+
     def _crop(self, clicks: list[Click]) -> tuple[int, int, int, int]:
         height, width = self.image_shape
         mask = self._probs > 0.5

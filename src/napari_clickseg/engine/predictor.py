@@ -8,9 +8,13 @@ horizontal flip, SimpleClick's evaluation settings):
    network size (bilinear, align_corners=True, aspect ratio not kept); clicks map to
    ``size * (r - rmin) / (rmax - rmin + 1)``;
 3. the batch becomes [crop, horizontally flipped crop], flipped clicks ``c' = W - c - 1``;
-4. the logits of the two are averaged (``0.5 * (a + flip(b))``), then the sigmoid;
+4. the logits of the two are averaged (``0.5 * (a + flip(b))``), then the sigmoid; for
+   multi-candidate models (PiClick) the candidates of the two passes are first paired by
+   the official Hungarian matching and their scores summed, and the best-scored candidate
+   is the pick (target reasoning);
 5. the probabilities are resized back to the ROI (bilinear, align_corners=True) and pasted
-   into a zero canvas; that map becomes the next previous mask.
+   into a zero canvas; the pick becomes the next previous mask and steers ZoomIn (through
+   its averaged logits for PiClick, as its official predictor does).
 
 CFR (cascade-forward refinement, CFR-ICL) repeats the pass ``steps + 1`` times with the same
 clicks for the first ``max_clicks`` clicks, each pass feeding the previous output back, and
@@ -28,6 +32,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from napari_clickseg.engine.candidate_matching import match_flipped_candidates
 from napari_clickseg.engine.clicks import Click, check_clicks_inside
 from napari_clickseg.engine.device import autocast_dtype, select_device
 from napari_clickseg.engine.image_input import to_rgb01
@@ -93,6 +98,10 @@ class Prediction:
         Forward passes run for this click (more than 1 with CFR).
     threshold : float
         Threshold used by :attr:`mask`.
+    zoom_logits : numpy.ndarray or None
+        (K, h, w) flip-averaged candidate logits at the network's resolution, kept for
+        models whose ZoomIn follows logits (PiClick) so that a candidate picked later can
+        steer the next crop exactly as the official code does; None otherwise.
     """
 
     probs: np.ndarray
@@ -102,6 +111,7 @@ class Prediction:
     roi: Roi | None
     passes: int
     threshold: float = DEFAULT_THRESHOLD
+    zoom_logits: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def mask(self) -> np.ndarray:
@@ -304,7 +314,7 @@ class Predictor:
             raise IndexError(f"candidate {index} does not exist: the prediction has {count}")
         chosen = prediction.candidates[index]
         self._prev = torch.from_numpy(chosen.copy())[None, None].to(self.device)
-        self._zoom_probs = chosen.copy()
+        self._zoom_probs = self._zoom_map(prediction, index)
         return dataclasses.replace(prediction, probs=chosen, selected=index)
 
     def run_model(
@@ -355,29 +365,14 @@ class Predictor:
         output = self.run_model(batch[:, :3], batch[:, 3:], points)
         logits, scores = output.logits, output.scores
         if self.with_flip:
-            if logits.shape[1] > 1:
-                # PiClick pairs the candidates of the two passes by Hungarian matching before
-                # averaging; averaging by query index would mix unrelated masks.
-                raise NotImplementedError(
-                    f"flip averaging of a {logits.shape[1]}-candidate model needs PiClick's "
-                    "candidate matching, which is not implemented yet; create the Predictor "
-                    "with with_flip=False for multi-candidate models"
-                )
-            logits = 0.5 * (logits[:1] + torch.flip(logits[1:], dims=[3]))
-            scores = None if scores is None else 0.5 * (scores[:1] + scores[1:])
+            logits, scores = _average_flipped(output)
         probs = torch.sigmoid(logits)
         if roi is not None:
-            rmin, rmax, cmin, cmax = roi
-            resized = F.interpolate(
-                probs, size=(rmax - rmin + 1, cmax - cmin + 1), mode="bilinear", align_corners=True
-            )
-            probs = torch.zeros(1, probs.shape[1], height, width, device=self.device)
-            probs[:, :, rmin : rmax + 1, cmin : cmax + 1] = resized
+            probs = _paste(probs, roi, (height, width))
         selected = int(torch.argmax(scores[0])) if scores is not None else 0
         self._prev = probs[:, selected : selected + 1].contiguous()
         candidates = probs[0].cpu().numpy()
-        self._zoom_probs = candidates[selected].copy()
-        return Prediction(
+        prediction = Prediction(
             probs=candidates[selected],
             candidates=candidates,
             scores=None if scores is None else scores[0].cpu().numpy(),
@@ -385,7 +380,19 @@ class Predictor:
             roi=roi,
             passes=passes,
             threshold=self.threshold,
+            zoom_logits=logits[0].cpu().numpy() if self.model.zoom_in_on_logits else None,
         )
+        self._zoom_probs = self._zoom_map(prediction, selected)
+        return prediction
+
+    def _zoom_map(self, prediction: Prediction, index: int) -> np.ndarray:
+        """The full-image map ZoomIn chooses its next crop from, for one candidate."""
+        if prediction.zoom_logits is None:
+            return prediction.candidates[index].copy()
+        logits = torch.from_numpy(prediction.zoom_logits[index : index + 1])[None]
+        if prediction.roi is not None:
+            logits = _paste(logits, prediction.roi, self.image_shape)
+        return logits[0, 0].numpy().copy()
 
     def _crop(
         self,
@@ -410,3 +417,38 @@ class Predictor:
     def _require_image(self) -> None:
         if self._image is None:
             raise RuntimeError("no image set: call set_image(image) first")
+
+
+def _average_flipped(output: ModelOutput) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Merge the plain (batch item 0) and flipped (item 1) passes into one (1, K, h, w).
+
+    One candidate: the official average ``0.5 * (a + flip(b))``. Several (PiClick): the
+    flipped candidates are first paired with the plain ones by the official matching
+    (:mod:`napari_clickseg.engine.candidate_matching`), the logits of each pair averaged
+    and their scores summed, as the official ``max_score`` branch does.
+    """
+    logits, scores, features = output.logits, output.scores, output.match_features
+    plain, mirrored = logits[:1], torch.flip(logits[1:], dims=[3])
+    if logits.shape[1] == 1:
+        merged_scores = None if scores is None else 0.5 * (scores[:1] + scores[1:])
+        return 0.5 * (plain + mirrored), merged_scores
+    perm = match_flipped_candidates(
+        plain[0],
+        mirrored[0],
+        None if features is None else features[0],
+        None if features is None else features[1],
+    )
+    index = torch.from_numpy(perm).to(logits.device)
+    merged_scores = None if scores is None else scores[:1, index] + scores[1:]
+    return 0.5 * (plain[:, index] + mirrored), merged_scores
+
+
+def _paste(maps: torch.Tensor, roi: Roi, shape: tuple[int, int]) -> torch.Tensor:
+    """Resize (1, K, h, w) maps to the ROI (bilinear, align_corners=True) in a zero canvas."""
+    rmin, rmax, cmin, cmax = roi
+    resized = F.interpolate(
+        maps, size=(rmax - rmin + 1, cmax - cmin + 1), mode="bilinear", align_corners=True
+    )
+    canvas = torch.zeros(1, maps.shape[1], *shape, device=maps.device, dtype=maps.dtype)
+    canvas[:, :, rmin : rmax + 1, cmin : cmax + 1] = resized
+    return canvas

@@ -117,6 +117,30 @@ class Session:
         self._push(_Step(tuple(kept), self.predictor.get_state(), prediction))
         return prediction
 
+    def select_candidate(self, index: int) -> Prediction:
+        """Use another candidate mask of the latest prediction (undoable).
+
+        For multi-candidate models (PiClick) the chosen candidate becomes the current mask,
+        the previous mask of the next click and the mask ZoomIn crops around, as the
+        official evaluation does when it picks a candidate. Single-mask models have one
+        candidate, index 0.
+
+        Parameters
+        ----------
+        index : int
+            Candidate index, ``0 <= index < len(prediction.candidates)``.
+
+        Returns
+        -------
+        Prediction
+            The prediction with ``selected`` and ``probs`` changed.
+        """
+        if self.prediction is None:
+            raise RuntimeError("there is no prediction to choose a candidate from: click first")
+        prediction = self.predictor.select_candidate(self.prediction, index)
+        self._push(_Step(self.clicks, self.predictor.get_state(), prediction))
+        return prediction
+
     def set_prior(self, mask: np.ndarray) -> None:
         """Start from a given mask (e.g. a propagated or drawn one) with no clicks.
 
@@ -165,6 +189,7 @@ class Session:
         best = self._steps[start]
         for step in self._steps[start : self._position + 1]:
             size = len(step.clicks)
-            if len(best.clicks) < size <= len(clicks) and step.clicks == clicks[:size]:
+            # <= so that the latest of equal steps wins: it keeps a candidate choice
+            if len(best.clicks) <= size <= len(clicks) and step.clicks == clicks[:size]:
                 best = step
         return best

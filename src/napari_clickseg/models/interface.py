@@ -30,10 +30,15 @@ class ModelOutput:
     scores : torch.Tensor or None
         Optional per-candidate scores, shape (B, K); higher is better. ``None`` for
         single-mask models.
+    match_features : torch.Tensor or None
+        Optional per-candidate values, shape (B, K), that the predictor compares when it
+        pairs the candidates of the plain and the flipped pass (PiClick: the class
+        probability). ``None`` for single-mask models.
     """
 
     logits: torch.Tensor
     scores: torch.Tensor | None = None
+    match_features: torch.Tensor | None = None
 
     @property
     def num_candidates(self) -> int:
@@ -63,6 +68,10 @@ class ClickSegModel(nn.Module):
 
     input_size: tuple[int, int] = (448, 448)
     config: object = None
+    #: Whether ZoomIn chooses its next crop from the chosen candidate's averaged *logits*
+    #: (official PiClick predictor: 0.5 on logits, i.e. probability > 0.62) rather than from
+    #: its probabilities (official SimpleClick and iCMFormer predictors).
+    zoom_in_on_logits: bool = False
 
     def register_normalisation(self, mean: Sequence[float], std: Sequence[float]) -> None:
         """Keep the input normalisation as non-persistent buffers (not in checkpoints)."""

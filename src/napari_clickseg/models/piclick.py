@@ -399,6 +399,8 @@ class PiClickModel(ClickSegModel):
         Hyper-parameters.
     """
 
+    zoom_in_on_logits = True
+
     def __init__(self, config: PiClickConfig) -> None:
         super().__init__()
         self.config = config
@@ -458,7 +460,7 @@ class PiClickModel(ClickSegModel):
     def forward(
         self, image: torch.Tensor, prev_mask: torch.Tensor, points: torch.Tensor
     ) -> ModelOutput:
-        """K candidate mask logits at the input size and their scores.
+        """K candidate mask logits at the input size, best-ranked first, and their scores.
 
         Parameters
         ----------
@@ -472,17 +474,27 @@ class PiClickModel(ClickSegModel):
         Returns
         -------
         ModelOutput
-            ``logits`` (B, K, H, W): the final decoder layer's masks, upsampled bilinearly
-            (``align_corners=True``), in query order; ``scores`` (B, K):
-            ``6 sigmoid(iou) + sigmoid(onehot)`` of the final layer.
+            As the official ``select_last_layer``: the final decoder layer's candidates
+            sorted by ``sigmoid(iou)``, descending. ``logits`` (B, K, H, W): their masks,
+            upsampled bilinearly (``align_corners=True``); ``scores`` (B, K): the target
+            reasoning score ``6 sigmoid(iou) + sigmoid(onehot)``; ``match_features`` (B, K):
+            the class probability ``softmax(cls)[..., 0]`` used to pair flipped candidates.
         """
         size = (int(image.shape[-2]), int(image.shape[-1]))
         pred = self.predictions(image, prev_mask, points)
-        logits = F.interpolate(pred.mask_logits[-1], size=size, mode="bilinear", align_corners=True)
-        scores = (
-            6 * pred.iou_logits[-1, ..., 0].sigmoid() + pred.onehot_logits[-1, ..., 0].sigmoid()
+        iou = pred.iou_logits[-1, ..., 0].sigmoid()
+        order = torch.sort(iou, dim=1, descending=True).indices
+        masks = torch.gather(
+            pred.mask_logits[-1], 1, order[..., None, None].expand_as(pred.mask_logits[-1])
         )
-        return ModelOutput(logits=logits, scores=scores)
+        logits = F.interpolate(masks, size=size, mode="bilinear", align_corners=True)
+        scores = 6 * iou + pred.onehot_logits[-1, ..., 0].sigmoid()
+        class_probs = pred.cls_logits[-1].softmax(dim=-1)[..., 0]
+        return ModelOutput(
+            logits=logits,
+            scores=torch.gather(scores, 1, order),
+            match_features=torch.gather(class_probs, 1, order),
+        )
 
 
 def is_piclick_state_dict(state_dict) -> bool:

@@ -63,6 +63,9 @@ _USER_AGENT = "napari-clickseg"
 SIMPLECLICK_DRIVE_FOLDER = (
     "https://drive.google.com/drive/folders/1qpK0gtAPkVMF7VC42UA9XF4xMWr5KJmL"
 )
+PICLICK_DRIVE_FOLDER = (
+    "https://drive.google.com/drive/folders/1-ZOZ0o-wYGhiHfOzpyqq_ikY6gLLbP8S"
+)
 CFR_ICL_RELEASE = (
     "https://github.com/TitorX/CFR-ICL-Interactive-Segmentation/releases/download/v1.0"
 )
@@ -165,6 +168,19 @@ def _simpleclick(name: str, variant: str, training_data: str, title: str) -> Wei
     )
 
 
+def _piclick(size: str, title: str) -> WeightsInfo:
+    return WeightsInfo(
+        name=f"piclick_{size}448",
+        architecture="piclick",
+        variant=f"piclick_vit_{size}",
+        url=PICLICK_DRIVE_FOLDER,
+        sha256=None,
+        filename=f"piclick_{size}448.pth",
+        training_data="COCO+LVIS",
+        description=f"PiClick {title} at 448 px trained on COCO+LVIS (official release)",
+    )
+
+
 _ENTRIES: tuple[WeightsInfo, ...] = (
     _simpleclick("sbd_vit_xtiny", "xtiny", "SBD", "ViT-xTiny"),
     _simpleclick("sbd_vit_base", "vit_base", "SBD", "ViT-B"),
@@ -173,6 +189,9 @@ _ENTRIES: tuple[WeightsInfo, ...] = (
     _simpleclick("cocolvis_vit_base", "vit_base", "COCO+LVIS", "ViT-B"),
     _simpleclick("cocolvis_vit_large", "vit_large", "COCO+LVIS", "ViT-L"),
     _simpleclick("cocolvis_vit_huge", "vit_huge", "COCO+LVIS", "ViT-H"),
+    _piclick("base", "ViT-B"),
+    _piclick("large", "ViT-L"),
+    _piclick("huge", "ViT-H"),
     WeightsInfo(
         name="cocolvis_icl_vit_huge",
         architecture="simpleclick",
