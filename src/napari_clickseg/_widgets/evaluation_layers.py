@@ -1,0 +1,83 @@
+"""Layer pickers for the evaluation dock: combo boxes kept in sync with the viewer's layers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qtpy.QtWidgets import QComboBox, QWidget
+
+__all__ = ["LayerCombo"]
+
+
+class LayerCombo(QComboBox):
+    """A combo box listing the viewer's layers of one type, updated as layers come and go.
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+        The viewer whose layers are listed.
+    layer_type : type
+        ``napari.layers.Image`` or ``napari.layers.Labels``.
+    parent : QWidget, optional
+        Qt parent.
+    """
+
+    def __init__(self, viewer: Any, layer_type: type, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.viewer = viewer
+        self.layer_type = layer_type
+        self.setToolTip(f"A {layer_type.__name__} layer of the viewer")
+        events = viewer.layers.events
+        handlers = [
+            (events.inserted, self._on_inserted),
+            (events.removed, self._refresh),
+            (events.moved, self._refresh),
+        ]
+        for emitter, handler in handlers:
+            emitter.connect(handler)
+        for layer in viewer.layers:
+            layer.events.name.connect(self._refresh)
+
+        refresh = self._refresh
+
+        def disconnect(*_: Any) -> None:
+            # The viewer may outlive the dock: stop calling into a deleted widget.
+            for emitter, handler in handlers:
+                emitter.disconnect(handler)
+            for layer in viewer.layers:
+                layer.events.name.disconnect(refresh)
+
+        self.destroyed.connect(disconnect)
+        self._refresh()
+
+    def layer(self) -> Any | None:
+        """The chosen layer, or None when there is none of the type."""
+        name = self.currentText()
+        if not name or name not in self.viewer.layers:
+            return None
+        layer = self.viewer.layers[name]
+        return layer if isinstance(layer, self.layer_type) else None
+
+    def set_layer(self, name: str) -> None:
+        """Choose a layer by name."""
+        index = self.findText(name)
+        if index < 0:
+            raise ValueError(f"no {self.layer_type.__name__} layer named {name!r}")
+        self.setCurrentIndex(index)
+
+    def _on_inserted(self, event: Any) -> None:
+        event.value.events.name.connect(self._refresh)
+        self._refresh()
+
+    def _refresh(self, *_: Any) -> None:
+        current = self.currentText()
+        names = [layer.name for layer in self.viewer.layers if isinstance(layer, self.layer_type)]
+        if names == [self.itemText(i) for i in range(self.count())]:
+            return
+        self.blockSignals(True)
+        self.clear()
+        self.addItems(names)
+        if current in names:
+            self.setCurrentIndex(names.index(current))
+        self.blockSignals(False)
+        self.currentIndexChanged.emit(self.currentIndex())

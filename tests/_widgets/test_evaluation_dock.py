@@ -1,0 +1,224 @@
+"""The evaluation dock in a real viewer: its numbers are the engine's on the same objects.
+
+Run under a virtual display:
+``xvfb-run -a -s "-screen 0 1280x1024x24" .venv/bin/pytest tests/_widgets/test_evaluation_dock.py``
+"""
+
+import csv
+
+import numpy as np
+import pytest
+
+from napari_clickseg._widgets.evaluation_dock import OBJECT_COLUMNS, EvaluationDock, summary_text
+from napari_clickseg._widgets.evaluation_scoring import OBJECT_COLUMNS as SCORE_COLUMNS
+from napari_clickseg._widgets.evaluation_scoring import SLICE_COLUMNS, scoring_summary
+from napari_clickseg.data.instances import EvalObject
+from napari_clickseg.data.windowing import window_to_uint8
+from napari_clickseg.engine.baseline import RandomWalkerPredictor
+from napari_clickseg.engine.evaluation import EvaluationSettings, evaluate_dataset
+from napari_clickseg.engine.evaluation_report import result_rows
+from napari_clickseg.engine.scoring import object_rows, score_labels, slice_rows
+
+pytestmark = pytest.mark.gui
+
+MAX_CLICKS = 4
+
+
+def _volume(dtype=np.uint8):
+    """4 slices of 40x40: a bright disc (label 1) and a mid-grey square (label 2) that drift."""
+    rng = np.random.default_rng(0)
+    rows, cols = np.ogrid[:40, :40]
+    image = np.full((4, 40, 40), 40.0)
+    labels = np.zeros((4, 40, 40), np.uint8)
+    for z in range(4):
+        disc = (rows - 14 - z) ** 2 + (cols - 13) ** 2 <= 36
+        labels[z][disc] = 1
+        labels[z, 24:33, 22 + z : 31 + z] = 2
+    image[labels == 1] = 220
+    image[labels == 2] = 140
+    image += rng.normal(0, 6, image.shape)
+    labels[3] = np.where(labels[3] == 2, 0, labels[3])  # label 2 absent from the last slice
+    image = np.clip(image, 0, 255)
+    return image.astype(dtype) if dtype != np.uint8 else np.rint(image).astype(np.uint8), labels
+
+
+def _hand_objects(image, labels, slices, ids=(1, 2)):
+    """The objects the dock should build, cut by hand (slice z of axis 0, label == v)."""
+    objects = []
+    for z in slices:
+        for v in ids:
+            gt = (labels[z] == v).astype(np.int8)
+            if gt.any():
+                objects.append(EvalObject(f"slice{z}/label{v}", image[z], gt))
+    return objects
+
+
+@pytest.fixture
+def dock(make_napari_viewer):
+    viewer = make_napari_viewer()
+    image, labels = _volume()
+    viewer.add_image(image, name="volume")
+    viewer.add_labels(labels, name="truth")
+    widget = EvaluationDock(viewer)
+    viewer.window.add_dock_widget(widget, name="Evaluation")
+    tab = widget.evaluate_tab
+    tab.max_clicks.setValue(MAX_CLICKS)
+    return widget
+
+
+def _run(qtbot, tab):
+    with qtbot.waitSignal(tab.run_finished, timeout=120_000):
+        assert tab.run()
+    assert not tab.is_running
+
+
+def test_dock_numbers_equal_the_engine(dock, qtbot, tmp_path):
+    tab = dock.evaluate_tab
+    assert tab.image_combo.currentText() == "volume" and tab.gt_combo.currentText() == "truth"
+    assert tab.model_choice.spec.kind == "random_walker"  # no packaged weights in tests
+    _run(qtbot, tab)
+    image, labels = _volume()
+    expected = evaluate_dataset(
+        RandomWalkerPredictor(),
+        _hand_objects(image, labels, range(4)),
+        EvaluationSettings(max_clicks=MAX_CLICKS, full_curve=True),
+    )
+    result = tab.result
+    assert [o.name for o in result.objects] == [o.name for o in expected.objects]
+    assert [o.ious for o in result.objects] == [o.ious for o in expected.objects]
+    assert result.summary == expected.summary
+    # what the dock shows: summary lines, curve, table
+    shown = tab.summary.text().splitlines()
+    assert shown[:3] == summary_text(expected).splitlines()[:3]
+    assert "NoC@95" in shown[0] and "NoF@85" in shown[1]
+    assert tab.plot.curve == pytest.approx(expected.summary.miou)
+    assert len(tab.plot.curve) == MAX_CLICKS
+    expected_rows = result_rows(expected)
+    assert tab.table.texts() == [[str(r[c]) for c in OBJECT_COLUMNS] for r in expected_rows]
+    # CSV export: the engine's per-object CSV (times aside)
+    path = tab.export_csv(tmp_path / "eval.csv")
+    with open(path, newline="") as handle:
+        written = list(csv.DictReader(handle))
+    assert list(written[0]) == list(expected_rows[0])
+    for got, want in zip(written, expected_rows, strict=True):
+        assert {k: v for k, v in got.items() if k != "seconds"} == {
+            k: str(v) for k, v in want.items() if k != "seconds"
+        }
+    # a row selection moves the viewer to that object's slice
+    tab.table.selectRow(len(expected_rows) - 1)  # slice3/label1
+    assert dock.viewer.dims.current_step[0] == 3
+
+
+def test_slices_ids_and_float_image_window(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    image, labels = _volume(np.float32)
+    layer = viewer.add_image(image, name="float volume", contrast_limits=(20.0, 230.0))
+    viewer.add_labels(labels, name="truth")
+    widget = EvaluationDock(viewer)
+    viewer.window.add_dock_widget(widget)
+    tab = widget.evaluate_tab
+    tab.max_clicks.setValue(2)
+    tab.full_curve.setChecked(False)
+    assert tab.window_combo.isEnabled()  # float image: a window is needed
+    tab.selection.first.setValue(1)
+    tab.selection.last.setValue(3)
+    tab.selection.ids.setText("2")
+    _run(qtbot, tab)
+    windowed = window_to_uint8(image, *layer.contrast_limits)
+    expected = evaluate_dataset(
+        RandomWalkerPredictor(),
+        _hand_objects(windowed, labels, range(1, 4), ids=(2,)),
+        EvaluationSettings(max_clicks=2, full_curve=False),
+    )
+    assert [o.name for o in tab.result.objects] == ["slice1/label2", "slice2/label2"]
+    assert [o.ious for o in tab.result.objects] == [o.ious for o in expected.objects]
+
+
+def test_objects_along_another_axis(dock):
+    tab = dock.evaluate_tab
+    tab.selection.axis.setValue(1)
+    assert (tab.selection.first.value(), tab.selection.last.value()) == (0, 39)
+    tab.selection.first.setValue(14)
+    tab.selection.last.setValue(14)
+    objects = list(tab.build_objects())
+    _, labels = _volume()
+    assert [o.name for o in objects] == ["slice14/label1"]
+    np.testing.assert_array_equal(objects[0].gt, labels[:, 14, :] == 1)
+
+
+def test_clear_messages(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    widget = EvaluationDock(viewer)
+    viewer.window.add_dock_widget(widget)
+    tab = widget.evaluate_tab
+    assert not tab.run() and "No image layer" in tab.status.text()
+    image, labels = _volume()
+    viewer.add_image(image, name="volume")
+    assert not tab.run() and "No ground truth" in tab.status.text()
+    viewer.add_labels(labels[:, :, :30], name="cropped")
+    assert not tab.run()
+    assert "shape (4, 40, 40)" in tab.status.text() and "(4, 40, 30)" in tab.status.text()
+    viewer.add_labels(labels, name="truth")
+    tab.gt_combo.set_layer("truth")
+    tab.selection.ids.setText("7")
+    assert not tab.run() and "no objects to evaluate" in tab.status.text()
+    tab.selection.ids.setText("1-")
+    assert not tab.run() and "cannot read '1-'" in tab.status.text()
+    tab.selection.ids.setText("all")
+
+    def broken(device):
+        raise RuntimeError("weights file is corrupt")
+
+    tab.model_choice.add_model("broken model", broken)
+    _run(qtbot, tab)
+    assert "failed to load" in tab.status.text() and "corrupt" in tab.status.text()
+    assert tab.result is None and tab.run_button.isEnabled()
+
+
+def test_cancel_stops_before_the_next_object(dock, qtbot):
+    tab = dock.evaluate_tab
+    with qtbot.waitSignal(tab.run_finished, timeout=120_000):
+        assert tab.run()
+        assert not tab.run()  # one run at a time
+        tab.cancel()
+    assert "Cancelled after" in tab.status.text()
+    assert tab.result is None and tab.run_button.isEnabled()
+
+
+def test_scoring_tab_equals_engine_scoring(make_napari_viewer, tmp_path):
+    viewer = make_napari_viewer()
+    _, truth = _volume()
+    predicted = truth.copy()
+    predicted[1, 10:20, 10:20] = 1  # grow label 1 in slice 1
+    predicted[2] = 0  # miss slice 2 entirely
+    predicted = np.where(predicted == 2, 5, predicted)  # label 2 annotated as 5
+    viewer.add_labels(truth, name="truth")
+    viewer.add_labels(predicted, name="annotation")
+    widget = EvaluationDock(viewer)
+    viewer.window.add_dock_widget(widget)
+    tab = widget.score_tab
+    tab.predicted_combo.set_layer("annotation")
+    tab.gt_combo.set_layer("truth")
+    tab.match_combo.setCurrentText("largest overlap")
+    result = tab.score()
+    expected = score_labels(predicted, truth, axis=0, match="overlap")
+    assert result == expected
+    assert [o.predicted_label for o in result.objects] == [1, 5]
+    assert tab.summary.text() == scoring_summary(expected)
+    assert tab.object_table.texts() == [
+        [str(r[c]) for c in SCORE_COLUMNS] for r in object_rows(expected)
+    ]
+    assert tab.slice_table.texts() == [
+        [str(r[c]) for c in SLICE_COLUMNS] for r in slice_rows(expected)
+    ]
+    for table, rows in (("objects", object_rows(expected)), ("slices", slice_rows(expected))):
+        path = tab.export_csv(tmp_path / f"{table}.csv", table)
+        with open(path, newline="") as handle:
+            assert list(csv.DictReader(handle)) == [{k: str(v) for k, v in r.items()} for r in rows]
+    # same ids: label 2 has no prediction with id 2
+    tab.match_combo.setCurrentText("same label id")
+    by_id = tab.score()
+    assert by_id.objects[1].iou == 0.0 and by_id.unmatched == (5,)
+    assert "matching no object: 5" in tab.summary.text()
+    tab.gt_combo.set_layer("annotation")
+    assert tab.score() is None and "same layer" in tab.status.text()
