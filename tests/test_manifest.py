@@ -100,3 +100,34 @@ def test_sample_metadata_builds_napari_layers(manifest, key):
     for data, meta, layer_type in _sample_layers(manifest, key):
         layer = getattr(layers_mod, layer_type.capitalize())(data, **meta)
         assert layer.name == meta["name"]
+
+
+def test_reader_and_writers_are_declared(manifest):
+    ids = {c.id for c in manifest.contributions.commands or []}
+    [reader] = manifest.contributions.readers or []
+    assert reader.command in ids and reader.accepts_directories
+    assert {"*.nii", "*.nii.gz", "*.tif", "*.tiff"} <= set(reader.filename_patterns)
+    writers = {w.command: w for w in manifest.contributions.writers or []}
+    assert set(writers) <= ids
+    assert writers["napari-clickseg.write_labels_nifti"].filename_extensions[0] == ".nii.gz"
+    tiff = writers["napari-clickseg.write_labels_tiff"]
+    assert {".tif", ".tiff"} <= set(tiff.filename_extensions)
+    assert all(w.layer_types == ["labels"] for w in writers.values())
+
+
+def test_npe2_routes_paths_and_layers_to_this_plugin(manifest, tmp_path):
+    """npe2's own matching (patterns, folders, writer extensions) picks our contributions."""
+    from npe2 import PluginManager
+
+    pm = PluginManager()
+    pm.register(manifest)
+    (tmp_path / "v.nii.gz").write_bytes(b"")
+    commands = {r.command for r in pm.iter_compatible_readers([str(tmp_path / "v.nii.gz")])}
+    assert commands == {"napari-clickseg.get_reader"}
+    assert {r.command for r in pm.iter_compatible_readers([str(tmp_path)])} == commands
+    assert not list(pm.iter_compatible_readers([str(tmp_path / "photo.png")]))
+    writer, path = pm.get_writer(str(tmp_path / "seg"), ["labels"], "napari-clickseg")
+    assert writer.command == "napari-clickseg.write_labels_nifti" and path.endswith("seg.nii.gz")
+    writer, _ = pm.get_writer(str(tmp_path / "seg.TIF"), ["labels"], "napari-clickseg")
+    assert writer.command == "napari-clickseg.write_labels_tiff"
+    assert pm.get_writer(str(tmp_path / "img.nii.gz"), ["image"], "napari-clickseg")[0] is None
