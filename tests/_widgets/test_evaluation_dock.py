@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from napari_clickseg._widgets.evaluation_dock import OBJECT_COLUMNS, EvaluationDock, summary_text
+from napari_clickseg._widgets.evaluation_objects import LayerObjects, parse_labels
 from napari_clickseg._widgets.evaluation_scoring import OBJECT_COLUMNS as SCORE_COLUMNS
 from napari_clickseg._widgets.evaluation_scoring import SLICE_COLUMNS, scoring_summary
-from napari_clickseg.data.instances import EvalObject
+from napari_clickseg.data.instances import DatasetError, EvalObject
 from napari_clickseg.data.windowing import window_to_uint8
 from napari_clickseg.engine.baseline import RandomWalkerPredictor
 from napari_clickseg.engine.evaluation import EvaluationSettings, evaluate_dataset
@@ -222,3 +223,53 @@ def test_scoring_tab_equals_engine_scoring(make_napari_viewer, tmp_path):
     assert "matching no object: 5" in tab.summary.text()
     tab.gt_combo.set_layer("annotation")
     assert tab.score() is None and "same layer" in tab.status.text()
+
+
+def test_dock_opens_from_the_plugin_menu(make_napari_viewer):
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-clickseg", "Evaluation")
+    assert isinstance(widget, EvaluationDock)
+    assert [widget.tabs.tabText(i) for i in range(2)] == ["Evaluate model", "Score annotation"]
+
+
+def test_current_view_converts_world_to_slice(make_napari_viewer):
+    viewer = make_napari_viewer()
+    image, labels = _volume()
+    viewer.add_image(image, name="volume", scale=(2.0, 1.0, 1.0))
+    viewer.add_labels(labels, name="truth", scale=(2.0, 1.0, 1.0))
+    widget = EvaluationDock(viewer)
+    viewer.window.add_dock_widget(widget)
+    tab = widget.evaluate_tab
+    viewer.dims.set_point(0, 4.0)  # world z = 4 is slice 2 at 2 units per slice
+    tab.selection.current.click()
+    assert tab.selection.selection() == (0, [2], None)
+    assert [o.name for o in tab.build_objects()] == ["slice2/label1", "slice2/label2"]
+
+
+def test_parse_labels():
+    assert parse_labels("all") is None and parse_labels(" ") is None
+    assert parse_labels("3, 1, 5-7") == (1, 3, 5, 6, 7)
+    for bad in ("0", "4-2", "a", "1;2"):
+        with pytest.raises(ValueError, match="object ids"):
+            parse_labels(bad)
+
+
+def test_layer_objects_pieces_small_objects_and_rgb():
+    labels = np.zeros((6, 8), np.uint16)
+    labels[0:2, 0:2] = 4  # two 4-connected pieces of label 4 ...
+    labels[4:6, 5:8] = 4
+    labels[3, 0] = 9  # ... and a one-pixel label 9
+    rgb = np.zeros((6, 8, 3), np.uint8)
+    rgb[..., 1] = 100
+    whole = LayerObjects(rgb, labels, rgb=True)
+    assert [o.name for o in whole] == ["slice0/label4", "slice0/label9"]
+    pieces = LayerObjects(rgb, labels, rgb=True, split_components=True, min_pixels=2)
+    objects = list(pieces)
+    assert [o.name for o in objects] == ["slice0/label4/part1", "slice0/label4/part2"]
+    assert [o.area for o in objects] == [4, 6]
+    assert objects[0].image.shape == (6, 8, 3)
+    assert [s.name for s in pieces.skipped] == ["slice0/label9/part1"]
+    with pytest.raises(ValueError, match="needs a window"):
+        LayerObjects(rgb.astype(np.float32), labels, rgb=True)
+    with pytest.raises(DatasetError, match="none of the labels \\[2\\] in the image"):
+        len(LayerObjects(rgb, labels, rgb=True, labels_wanted=[2]))
