@@ -1,0 +1,66 @@
+"""The reader and writer through a real napari viewer (``viewer.open`` / ``layers.save``).
+
+Run under a virtual display:
+``xvfb-run -a -s "-screen 0 1280x1024x24" .venv/bin/pytest tests/test_reader_viewer.py -q``
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+if sys.platform.startswith("linux") and not (
+    os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+):
+    pytest.skip("no display: run under xvfb-run", allow_module_level=True)
+
+pytestmark = pytest.mark.gui
+
+PLUGIN = "napari-clickseg"
+
+
+@pytest.fixture
+def scan(tmp_path):
+    affine = np.diag([-0.9, 1.1, 2.5, 1.0])
+    affine[:3, 3] = (30.0, -12.0, 5.0)
+    image = np.random.default_rng(0).normal(100, 15, (9, 8, 6)).astype(np.float32)
+    seg = np.zeros(image.shape, np.uint8)
+    seg[2:5, 3:6, 1:4] = 1
+    nib.save(nib.Nifti1Image(image, affine), tmp_path / "knee.nii.gz")
+    nib.save(nib.Nifti1Image(seg, affine), tmp_path / "knee_seg.nii.gz")
+    return tmp_path, affine, seg
+
+
+def test_open_nifti_gives_scaled_image_and_labels(make_napari_viewer, scan):
+    folder, affine, seg = scan
+    viewer = make_napari_viewer()
+    [image] = viewer.open(str(folder / "knee.nii.gz"), plugin=PLUGIN)
+    [labels] = viewer.open(str(folder / "knee_seg.nii.gz"), plugin=PLUGIN)
+    assert type(image).__name__ == "Image" and type(labels).__name__ == "Labels"
+    np.testing.assert_allclose(image.scale, (2.5, 1.1, 0.9), rtol=1e-6)
+    np.testing.assert_allclose(labels.scale, image.scale)
+    assert image.data.shape == (6, 8, 9)
+    np.testing.assert_allclose(image.metadata["nifti"]["affine"], affine)
+    # the slider runs over the file's last axis (k), in voxels of 2.5 mm
+    assert viewer.dims.range[0].step == pytest.approx(2.5)
+    np.testing.assert_array_equal(labels.data, seg.transpose(2, 1, 0))
+
+
+def test_painted_labels_save_back_on_the_source_grid(make_napari_viewer, scan):
+    folder, affine, seg = scan
+    viewer = make_napari_viewer()
+    [labels] = viewer.open(str(folder / "knee_seg.nii.gz"), plugin=PLUGIN)
+    labels.data[0, 0, 0] = 3  # an edit made in the viewer
+    viewer.layers.selection.active = labels
+    out = folder / "knee_seg_edited.nii.gz"
+    written = viewer.layers.save(str(out), selected=True, plugin=PLUGIN)
+    assert written == [str(out)]
+    saved = nib.load(out)
+    np.testing.assert_allclose(saved.affine, affine)
+    expected = seg.copy()
+    expected[0, 0, 0] = 3
+    np.testing.assert_array_equal(np.asanyarray(saved.dataobj), expected)
