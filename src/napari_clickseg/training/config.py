@@ -243,12 +243,15 @@ class ValidationSection:
         IoU that stops an object (0.90).
     metric : str
         What picks the best model: ``noc85``, ``noc90`` or ``noc95`` (lower is better).
+    flip : bool
+        Average with the horizontally flipped input, as the official evaluation.
     """
 
     every: int = 1
     max_clicks: int = 20
     target_iou: float = 0.90
     metric: str = "noc90"
+    flip: bool = True
 
 
 @dataclass(frozen=True)
