@@ -165,6 +165,21 @@ def test_tiff_stack_opens_as_image_with_gray_colormap(tmp_path):
     np.testing.assert_array_equal(data, stack)
 
 
+def test_imagej_stack_takes_its_pixel_size_as_scale(tmp_path):
+    stack = np.random.default_rng(5).integers(0, 256, (3, 6, 7), dtype=np.uint8)
+    path = tmp_path / "em.tif"
+    tifffile.imwrite(
+        path,
+        stack,
+        imagej=True,
+        resolution=(1 / 4.0, 1 / 5.0),  # pixels per nm in x, y
+        metadata={"spacing": 50.0, "unit": "nm", "axes": "ZYX"},
+    )
+    [(data, meta, layer_type)] = read_tiff_file(path)
+    assert layer_type == "image" and meta["scale"] == (50.0, 5.0, 4.0)
+    np.testing.assert_array_equal(data, stack)
+
+
 def test_png_folder_is_stacked_in_natural_order(tmp_path):
     folder = tmp_path / "slices"
     folder.mkdir()

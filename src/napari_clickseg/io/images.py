@@ -172,7 +172,9 @@ def read_tiff_stack(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
         The series as stored, e.g. (sections, H, W).
     metadata : dict
         The JSON metadata tifffile keeps in the description (such as ``scale`` and
-        ``layer_type`` written by :func:`write_tiff_labels`); empty when there is none.
+        ``layer_type`` written by :func:`write_tiff_labels`); empty when there is none. For an
+        ImageJ stack (axes ``ZYX`` or ``YX``) without it, ``scale`` is its pixel size: the slice
+        ``spacing`` and the inverse X/Y resolution, in the file's unit.
 
     Raises
     ------
@@ -187,9 +189,30 @@ def read_tiff_stack(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
             raise UnreadableFileError("no image in the file (damaged or empty TIFF)")
         shaped = tif.shaped_metadata or ()
         metadata = dict(shaped[0]) if shaped and isinstance(shaped[0], dict) else {}
+        if "scale" not in metadata and (scale := _imagej_scale(tif)) is not None:
+            metadata["scale"] = scale
         return np.asarray(tif.asarray()), metadata
 
     return _with_tiff(path, series, "cannot read TIFF")
+
+
+def _imagej_scale(tif) -> list[float] | None:
+    """(z, y, x) or (y, x) pixel size of an ImageJ stack, from its spacing and resolution tags."""
+    imagej = tif.imagej_metadata
+    axes = tif.series[0].axes
+    if not imagej or axes not in ("ZYX", "YX"):
+        return None
+    tags = tif.pages.first.tags
+    sizes = []
+    for name in ("YResolution", "XResolution"):
+        tag = tags.get(name)
+        numerator, denominator = tag.value if tag is not None else (1, 1)
+        if not numerator or not denominator:
+            return None
+        sizes.append(denominator / numerator)
+    if axes == "ZYX":
+        sizes.insert(0, float(imagej.get("spacing", 1.0)))
+    return sizes
 
 
 def write_tiff_labels(
