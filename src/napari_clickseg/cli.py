@@ -6,6 +6,7 @@ Sub-commands so far:
 - ``clickseg segment``: segment an image file from clicks and write the mask;
 - ``clickseg evaluate``: the NoC protocol on data sets (table, per-object CSV, mIoU plot);
 - ``clickseg models``: list the model variants, the known official weights and the cache.
+- ``clickseg propagate``: propagate an annotated slice mask through a volume.
 """
 
 from __future__ import annotations
@@ -318,6 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--out", default="clickseg_eval", help="folder for CSV and plot")
     evaluate.set_defaults(func=cmd_evaluate)
+
+    from napari_clickseg.cli_propagate import add_propagate_parser
+
+    add_propagate_parser(sub, _add_model_options)
 
     models = sub.add_parser("models", help="list variants, known weights and the cache")
     models.set_defaults(func=cmd_models)

@@ -431,8 +431,24 @@ def test_wrong_slice_shape_from_a_getter_is_reported():
         ({"max_empty": 0}, "max_empty"),
         ({"slice_range": (5, 2)}, "first <= last"),
         ({"min_area": 0}, "min_area"),
+        ({"negatives": -1}, "negatives"),
+        ({"negative_margin": 0}, "negative_margin"),
     ],
 )
 def test_bad_settings_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         PropagationSettings(**kwargs)
+
+
+def test_negatives_add_ring_clicks_after_the_positive_ones():
+    obj = _ellipsoid()
+    predictor = ComponentPredictor()
+    settings = PropagationSettings(
+        mode="center", negatives=6, iou_threshold=0.0, slice_range=(14, 15)
+    )
+    propagate(predictor, _image(obj), _seed(obj, 15), settings=settings)
+    (given,) = predictor.clicks
+    assert given[0] == interior_maximum(obj[15])
+    negatives = given[1:]
+    assert len(negatives) == 6 and not any(c.is_positive for c in negatives)
+    assert not any(obj[15, int(c.row), int(c.col)] for c in negatives)

@@ -6,6 +6,8 @@ from napari_clickseg.engine.propagation_clicks import (
     interior_maximum,
     interior_points,
     mask_depth,
+    ring_margin,
+    ring_points,
 )
 
 
@@ -63,3 +65,24 @@ def test_errors_are_clear():
         interior_points(np.ones((5, 5), bool), max_points=0)
     with pytest.raises(ValueError, match="min_depth_ratio"):
         interior_points(np.ones((5, 5), bool), min_depth_ratio=1.5)
+
+
+def test_ring_points_are_negative_and_at_the_margin_outside_the_mask():
+    mask = _disk((80, 80), (40, 40), 10)
+    clicks = ring_points(mask, count=8, margin=5.0)
+    assert len(clicks) == 8
+    outside = distance_transform_edt(~mask)
+    for click in clicks:
+        assert not click.is_positive
+        assert 5.0 <= outside[int(click.row), int(click.col)] < 6.0
+    angles = sorted(np.arctan2(c.row - 40, c.col - 40) for c in clicks)
+    gaps = np.diff([*angles, angles[0] + 2 * np.pi])
+    assert gaps.max() < 2 * (2 * np.pi / 8)  # spread around the ring, not bunched
+
+
+def test_ring_points_outside_the_image_give_no_click_and_margin_scales_with_size():
+    assert ring_points(np.ones((10, 10), bool), count=4, margin=3.0) == []
+    small, large = _disk((200, 200), (100, 100), 5), _disk((200, 200), (100, 100), 40)
+    assert ring_margin(small, 0.5) == pytest.approx(2.5, rel=0.05)
+    assert ring_margin(large, 0.5) == pytest.approx(20, rel=0.05)
+    assert ring_margin(np.ones((1, 1), bool), 0.5) == 2.0

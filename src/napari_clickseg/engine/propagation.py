@@ -46,7 +46,12 @@ import numpy as np
 
 from napari_clickseg.engine.clicks import Click
 from napari_clickseg.engine.predictor import Prediction
-from napari_clickseg.engine.propagation_clicks import interior_maximum, interior_points
+from napari_clickseg.engine.propagation_clicks import (
+    interior_maximum,
+    interior_points,
+    ring_margin,
+    ring_points,
+)
 
 __all__ = [
     "MODES",
@@ -110,6 +115,12 @@ class PropagationSettings:
         ``points`` modes: a further click must be at least this fraction as deep as the first.
     min_area : int
         A prediction with fewer pixels than this counts as empty.
+    negatives : int
+        Click modes only: also this many negative clicks on a ring around the previous mask
+        (:func:`~.propagation_clicks.ring_points`), after the positive ones; 0 (default): none.
+    negative_margin : float
+        Distance of that ring from the previous mask, as a fraction of the mask's equivalent
+        radius sqrt(area / pi) (at least 2 pixels).
     """
 
     mode: str = "mask+center"
@@ -119,6 +130,8 @@ class PropagationSettings:
     max_points: int = 5
     min_depth_ratio: float = 0.5
     min_area: int = 1
+    negatives: int = 0
+    negative_margin: float = 0.5
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -133,6 +146,10 @@ class PropagationSettings:
             raise ValueError(f"max_points must be at least 1, got {self.max_points}")
         if not 0.0 <= self.min_depth_ratio <= 1.0:
             raise ValueError(f"min_depth_ratio must lie in [0, 1], got {self.min_depth_ratio}")
+        if self.negatives < 0:
+            raise ValueError(f"negatives must be >= 0, got {self.negatives}")
+        if self.negative_margin <= 0:
+            raise ValueError(f"negative_margin must be positive, got {self.negative_margin}")
         if self.min_area < 1:
             raise ValueError(f"min_area must be at least 1, got {self.min_area}")
         if self.slice_range is not None and (
@@ -150,10 +167,15 @@ class PropagationSettings:
     def clicks_for(self, previous: np.ndarray) -> list[Click]:
         """The clicks this mode derives from the previous slice's (non-empty) mask."""
         if self.mode.endswith("center"):
-            return [interior_maximum(previous)]
-        if self.mode.endswith("points"):
-            return interior_points(previous, self.max_points, self.min_depth_ratio)
-        return []
+            positives = [interior_maximum(previous)]
+        elif self.mode.endswith("points"):
+            positives = interior_points(previous, self.max_points, self.min_depth_ratio)
+        else:
+            return []
+        if not self.negatives:
+            return positives
+        margin = ring_margin(previous, self.negative_margin)
+        return positives + ring_points(previous, self.negatives, margin)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,10 @@ or shrunk a little.
   largest inscribed disk; the first such pixel in row-major order);
 - :func:`interior_points`: that click, then repeatedly the deepest pixel outside the inscribed
   disks already taken, while it is at least ``min_depth_ratio`` as deep as the first one. A
-  thick blob gives one click, an elongated or several-piece mask one per thick part.
+  thick blob gives one click, an elongated or several-piece mask one per thick part;
+- :func:`ring_points`: negative clicks spread evenly (farthest-point order) over a ring around
+  the mask, ``margin`` pixels outside it: background the object is not expected to reach on
+  the next slice. Useful for predictors that need background seeds (the random walker).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from scipy.ndimage import distance_transform_edt
 
 from napari_clickseg.engine.clicks import Click
 
-__all__ = ["interior_maximum", "interior_points", "mask_depth"]
+__all__ = ["interior_maximum", "interior_points", "mask_depth", "ring_margin", "ring_points"]
 
 
 def mask_depth(mask: np.ndarray) -> np.ndarray:
@@ -97,6 +100,51 @@ def interior_points(
         clicks.append(Click(float(row), float(col), True))
         available[(rows - row) ** 2 + (cols - col) ** 2 < value**2] = 0
     return clicks
+
+
+def ring_margin(mask: np.ndarray, ratio: float) -> float:
+    """``ratio`` times the mask's equivalent radius sqrt(area / pi), at least 2 pixels."""
+    area = np.count_nonzero(_check_mask(mask))
+    return max(2.0, ratio * float(np.sqrt(area / np.pi)))
+
+
+def ring_points(mask: np.ndarray, count: int, margin: float) -> list[Click]:
+    """Negative clicks on the ring ``margin`` pixels outside the mask.
+
+    Parameters
+    ----------
+    mask : numpy.ndarray
+        (H, W) boolean, not empty.
+    count : int
+        At most this many clicks (fewer when the ring has fewer pixels, none when the ring
+        lies outside the image).
+    margin : float
+        Distance in pixels from the mask to the ring (the ring is the pixels whose distance
+        to the mask lies in [margin, margin + 1)).
+
+    Returns
+    -------
+    list of Click
+        Negative clicks in farthest-point order, the first at the ring's first pixel in
+        row-major order.
+    """
+    mask = _check_mask(mask)
+    if count < 0:
+        raise ValueError(f"count must be >= 0, got {count}")
+    if margin <= 0:
+        raise ValueError(f"margin must be positive, got {margin}")
+    outside = distance_transform_edt(~mask)
+    rows, cols = np.nonzero((outside >= margin) & (outside < margin + 1))
+    if count == 0 or rows.size == 0:
+        return []
+    points = np.stack([rows, cols], axis=1).astype(np.float64)
+    chosen = [0]
+    nearest = np.sum((points - points[0]) ** 2, axis=1)
+    while len(chosen) < min(count, len(points)):
+        index = int(np.argmax(nearest))
+        chosen.append(index)
+        nearest = np.minimum(nearest, np.sum((points - points[index]) ** 2, axis=1))
+    return [Click(float(points[i, 0]), float(points[i, 1]), False) for i in chosen]
 
 
 def _check_mask(mask: np.ndarray) -> np.ndarray:
