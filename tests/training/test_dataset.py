@@ -1,0 +1,136 @@
+"""Training samples from adapters and generators; hold-out rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+import torch
+from skimage import io as skio
+
+from napari_clickseg.training.click_sampler import MultiPointSampler
+from napari_clickseg.training.config import PROJECT_HOLDOUT, DataSource
+from napari_clickseg.training.dataset import (
+    ClickTrainDataset,
+    build_augmentation,
+    load_train_images,
+    parse_holdout_rule,
+)
+
+
+def _isbi_folder(root: Path, slices: int = 30) -> Path:
+    """ISBI-like PNG pairs: slice n has image value n and 2 cells."""
+    for n in range(slices):
+        label = np.zeros((24, 24), np.uint8)
+        label[2:10, 2:10] = 255
+        label[12:22, 12:22] = 255
+        (root / "image").mkdir(parents=True, exist_ok=True)
+        (root / "label").mkdir(parents=True, exist_ok=True)
+        skio.imsave(
+            root / "image" / f"{n}.png", np.full((24, 24), n, np.uint8), check_contrast=False
+        )
+        skio.imsave(root / "label" / f"{n}.png", label, check_contrast=False)
+    return root
+
+
+def _brats_folder(root: Path, cases: list[str]) -> Path:
+    rng = np.random.default_rng(0)
+    for name in cases:
+        seg = np.zeros((16, 16, 3), np.uint8)
+        seg[4:10, 4:10, 1] = 2
+        seg[5:8, 5:8, 1] = 1
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for m in ("t1", "t1ce", "t2", "flair"):
+            vol = rng.integers(100, 200, seg.shape).astype(np.int16)
+            nib.save(nib.Nifti1Image(vol, np.eye(4)), root / name / f"{name}_{m}.nii.gz")
+        nib.save(nib.Nifti1Image(seg, np.eye(4)), root / name / f"{name}_seg.nii.gz")
+    return root
+
+
+def _dataset(images, crop=32, samples=8, **kwargs):
+    sampler = MultiPointSampler(max_num_points=6, prob_gamma=0.8, merge_objects_prob=0.15)
+    return ClickTrainDataset(
+        images,
+        crop,
+        sampler,
+        build_augmentation(crop),
+        samples,
+        seed=3,
+        min_object_area=4,
+        **kwargs,
+    )
+
+
+def test_project_holdout_keeps_isbi_slices_20_to_29_out(tmp_path):
+    root = _isbi_folder(tmp_path / "isbi")
+    rules = [parse_holdout_rule(r) for r in PROJECT_HOLDOUT]
+    images, excluded = load_train_images([DataSource(f"isbi:{root}")], rules)
+    values = sorted({int(i.image[0, 0, 0]) for i in images})  # image value = slice number
+    assert values == list(range(20))
+    assert len(excluded) == 10 * 2 and all("/cell" in e for e in excluded)
+    assert {e.split(": ")[1].split("/")[0] for e in excluded} == {str(n) for n in range(20, 30)}
+    # without the rules every slice is used
+    all_images, none = load_train_images([DataSource(f"isbi:{root}")], [])
+    assert len(all_images) == 30 and none == []
+
+
+def test_project_holdout_keeps_brats_case_out(tmp_path):
+    root = _brats_folder(tmp_path / "brats", ["Brats18_TCIA05_396_1", "Brats18_2013_2_1"])
+    rules = [parse_holdout_rule(r) for r in PROJECT_HOLDOUT]
+    source = DataSource(f"brats:{root}", {"slices": "all", "target": "core"})
+    images, excluded = load_train_images([source], rules)
+    assert excluded and all("Brats18_TCIA05_396_1" in e for e in excluded)
+    assert images and all("Brats18_TCIA05_396_1" not in i.name for i in images)
+    assert all("Brats18_TCIA05_396_1" not in n for i in images for n in i.object_names)
+
+
+def test_holdout_rule_forms():
+    rule = parse_holdout_rule("isbi:slice=1,3-4")
+    assert rule.values == ("1", "3", "4")
+    assert rule.matches("isbi", "3/cell1", {"slice": 3})
+    assert not rule.matches("isbi", "2/cell1", {"slice": 2})
+    assert not rule.matches("sstem", "3/cell1", {"slice": 3})
+    glob = parse_holdout_rule("*:name=case7/*")
+    assert glob.matches("brats", "case7/z3/whole", {}) and not glob.matches("brats", "case8/z", {})
+    for bad in ("isbi", "isbi:slice", "isbi:=3", "isbi:slice=9-2"):
+        with pytest.raises(ValueError, match="hold-out rule"):
+            parse_holdout_rule(bad)
+
+
+def test_synthetic_items_have_the_training_layout_and_are_reproducible():
+    images, _ = load_train_images([DataSource("synthetic:knee", {"shape": [12, 64, 64]})])
+    assert images and all(i.image.dtype == np.uint8 and i.image.shape[2] == 3 for i in images)
+    dataset = _dataset(images, crop=48)
+    item = dataset[5]
+    assert item["image"].shape == (3, 48, 48) and item["image"].dtype == torch.float32
+    assert float(item["image"].min()) >= 0.0 and float(item["image"].max()) <= 1.0
+    assert item["gt"].shape == (1, 48, 48) and int((item["gt"] == 1).sum()) >= 4
+    points = item["points"]
+    assert points.shape == (12, 3)
+    positives = points[:6][points[:6, 2] >= 0]
+    assert len(positives) >= 1
+    rows, cols = positives[:, 0].long(), positives[:, 1].long()
+    assert bool((item["gt"][0, rows, cols] == 1).all())  # positive clicks lie on the object
+    again = dataset[5]
+    assert all(torch.equal(item[k], again[k]) for k in item)
+    dataset.set_epoch(1)
+    assert not torch.equal(dataset[5]["image"], item["image"])
+
+
+def test_every_synthetic_kind_gives_objects():
+    for kind, options in (
+        ("em_cells", {"shape": [2, 64, 64]}),
+        ("em_mitochondria", {"shape": [2, 96, 96]}),
+        ("brain", {"shape": [8, 48, 48], "slice_step": 2}),
+    ):
+        images, _ = load_train_images([DataSource(f"synthetic:{kind}", options)])
+        assert images and all(len(i.objects) >= 1 for i in images), kind
+    with pytest.raises(ValueError, match="unknown synthetic kind"):
+        load_train_images([DataSource("synthetic:lungs")])
+
+
+def test_empty_pool_is_refused():
+    with pytest.raises(ValueError, match="no training image"):
+        _dataset([])
