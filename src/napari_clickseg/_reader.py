@@ -242,7 +242,7 @@ def read_png_folder(path: PathOrPaths) -> list[LayerData]:
     -------
     list of tuple
         One layer named after the folder, (N, H, W) or (N, H, W, C); Labels when the folder's
-        name or values say so (:mod:`napari_clickseg.io.labels`).
+        name or values say so (:mod:`napari_clickseg.io.labels`), colour slices always an image.
 
     Raises
     ------
@@ -257,9 +257,11 @@ def read_png_folder(path: PathOrPaths) -> list[LayerData]:
         raise FileNotFoundError(f"no PNG files (*.png) in folder {folder}")
     stack = read_image_stack(files)
     meta: dict[str, Any] = {"name": folder.name}
+    if stack.ndim == 4:  # colour slices (N, H, W, C)
+        return [(stack, meta, "image")]
     if looks_like_labels(stack, folder.name):
         return [(stack, meta, "labels")]
-    return [(stack, {**meta, "colormap": "gray"} if _is_gray(stack) else meta, "image")]
+    return [(stack, {**meta, "colormap": "gray"}, "image")]
 
 
 # ---- small helpers -------------------------------------------------------------------------
@@ -279,4 +281,5 @@ def _valid_scale(scale: Any, ndim: int) -> bool:
 
 
 def _is_gray(data: np.ndarray) -> bool:
+    """False where napari would show the data as RGB(A) (last axis of 3 or 4)."""
     return not (data.ndim >= 3 and data.shape[-1] in (3, 4))

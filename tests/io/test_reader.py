@@ -210,6 +210,15 @@ def test_png_folder_with_label_name_opens_as_labels(tmp_path):
     assert set(np.unique(stack)) == {0, 255}
 
 
+def test_colour_png_folder_is_an_image_whatever_its_name(tmp_path):
+    folder = tmp_path / "masks"
+    folder.mkdir()
+    for index in range(2):
+        skio.imsave(folder / f"{index}.png", np.zeros((4, 4, 3), np.uint8), check_contrast=False)
+    [(stack, _, layer_type)] = read_png_folder(folder)
+    assert layer_type == "image" and stack.shape == (2, 4, 4, 3)
+
+
 def test_png_folder_with_mismatched_shapes_names_the_odd_file(tmp_path):
     skio.imsave(tmp_path / "1.png", np.zeros((4, 4), np.uint8), check_contrast=False)
     skio.imsave(tmp_path / "2.png", np.zeros((4, 5), np.uint8), check_contrast=False)

@@ -81,6 +81,20 @@ def test_nifti_labels_keep_the_source_affine_and_header(tmp_path, source):
     assert again_meta["scale"] == meta["scale"]
 
 
+def test_nifti2_source_gives_nifti2_labels(tmp_path):
+    affine = np.diag([0.5, 0.5, 1.5, 1.0])
+    nib.save(
+        nib.Nifti2Image(np.random.default_rng(1).random((4, 5, 6)), affine), tmp_path / "a.nii"
+    )
+    [(layer_data, meta, _)] = read_nifti_file(tmp_path / "a.nii")
+    out = tmp_path / "a_seg.nii"
+    write_labels_nifti(str(out), _labels_like(layer_data), meta)
+    saved = nib.load(out)
+    assert isinstance(saved, nib.Nifti2Image)
+    np.testing.assert_array_equal(saved.affine, affine)
+    np.testing.assert_array_equal(np.asanyarray(saved.dataobj), _labels_like(layer_data).T)
+
+
 def test_nifti_labels_without_geometry_use_scale_and_translate(tmp_path):
     labels = np.zeros((3, 4, 5), np.int32)
     labels[1, 2, 3] = 300
