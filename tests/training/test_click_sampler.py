@@ -161,3 +161,27 @@ def test_bad_inputs_are_reported():
         MultiPointSampler().sample(np.zeros((2, 4, 4)), np.random.default_rng(0))
     with pytest.raises(ValueError, match="no object"):
         MultiPointSampler().select_object(np.zeros((4, 4), int), np.random.default_rng(0))
+
+
+def test_consistent_masks_keep_objects_that_agree_with_every_click():
+    from napari_clickseg.training.click_sampler import masks_consistent_with_clicks
+
+    labels = np.zeros((20, 20), dtype=np.int32)
+    labels[2:10, 2:10] = 1  # the target
+    labels[4:8, 4:8] = 3  # a part inside the target (another layer in COCO+LVIS)
+    masks = [labels > 0, labels == 3, labels == 1]  # whole object, part, ring
+    ring_click = [5.0, 2.0]
+    part_click = [5.0, 5.0]
+    points = np.full((4, 3), -1.0, dtype=np.float32)
+    points[0] = (*part_click, 2)
+    found = masks_consistent_with_clicks(masks, points, masks[0])
+    # The click inside the part fits the whole object and the part, not the ring.
+    assert len(found) == 2
+    assert np.array_equal(found[0], masks[0]) and np.array_equal(found[1], masks[1])
+    points[2] = (*ring_click, 3)  # a negative click on the ring: only the part is left
+    found = masks_consistent_with_clicks(masks, points, masks[0])
+    # The target is added although a negative click lies on it (official behaviour).
+    assert len(found) == 2 and np.array_equal(found[0], masks[1])
+    assert np.array_equal(found[1], masks[0])
+    with pytest.raises(ValueError, match=r"\(2M, 3\)"):
+        masks_consistent_with_clicks(masks, points[:3], masks[0])

@@ -114,3 +114,195 @@ def test_icl_needs_a_weight_for_every_step():
         iterative_click_loss([target] * 4, target)
     with pytest.raises(ValueError, match="at least one"):
         iterative_click_loss([], target)
+
+
+# -- PiClick set loss -----------------------------------------------------------------------
+
+
+def _np_sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _np_log_softmax(x):
+    shifted = x - x.max(-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+
+
+def _set_loss_by_hand(cls, masks, iou_logits, onehot_logits, gts, target):
+    """One image, one step, written out with NumPy; matching by brute force."""
+    import itertools
+
+    k, n = masks.shape[0], gts.shape[0]
+    prob = _np_sigmoid(masks.reshape(k, -1))
+    gt = gts.reshape(n, -1).astype(float)
+    pixels = prob.shape[1]
+    cost = np.zeros((k, n))
+    for q in range(k):
+        for t in range(n):
+            p, g = prob[q], gt[t]
+            pos = -np.log(p + 1e-12) * 0.25 * (1 - p) ** 2
+            neg = -np.log(1 - p + 1e-12) * 0.75 * p**2
+            focal = (pos * g + neg * (1 - g)).sum() / pixels
+            dice = 1 - (2 * (p * g).sum() + 1) / (p.sum() + g.sum() + 1)
+            softmax = np.exp(cls[q]) / np.exp(cls[q]).sum()
+            cost[q, t] = -softmax[0] + 20 * focal + dice
+    best = min(
+        itertools.permutations(range(k), n),
+        key=lambda qs: sum(cost[q, t] for t, q in enumerate(qs)),
+    )
+    matched = {q: t for t, q in enumerate(best)}
+
+    labels = np.array([0 if q in matched else 1 for q in range(k)])
+    class_weight = np.array([1.0, 0.1])
+    log_p = _np_log_softmax(cls)
+    loss_cls = sum(-class_weight[y] * log_p[q, y] for q, y in enumerate(labels))
+    loss_cls /= class_weight[labels].sum()
+
+    focal_sum = dice_sum = 0.0
+    for q, t in matched.items():
+        p, g = prob[q], gt[t]
+        pt = (1 - p) * g + p * (1 - g)
+        bce = -(g * np.log(p) + (1 - g) * np.log(1 - p))
+        focal_sum += (bce * (0.25 * g + 0.75 * (1 - g)) * pt**2).sum()
+        dice_sum += 1 - (2 * (p * g).sum() + 1e-3) / (p.sum() + g.sum() + 1e-3)
+    loss_mask = focal_sum / (n * pixels)
+    loss_dice = dice_sum / n
+
+    binary = (prob > 0.5).astype(float)
+    flat_target = target.reshape(-1)
+    inter = (binary * flat_target).sum(1)
+    iou = inter / (binary.sum(1) + flat_target.sum() - inter + 1e-6)
+    loss_iou = np.abs(_np_sigmoid(iou_logits) - iou).mean()
+    soft = np.where(iou == iou.max(), 0.9, 0.1)
+    loss_onehot = -(soft * _np_log_softmax(onehot_logits)).sum()
+    terms = {
+        "loss_cls": loss_cls,
+        "loss_mask": 20 * loss_mask,
+        "loss_dice": loss_dice,
+        "loss_iou": 0.3 * loss_iou,
+        "loss_onehot": 0.05 * loss_onehot,
+    }
+    return terms, best
+
+
+class _Preds:
+    def __init__(self, cls, masks, iou, onehot):
+        self.cls_logits, self.mask_logits = cls, masks
+        self.iou_logits, self.onehot_logits = iou, onehot
+
+
+def _random_set_case(seed, queries=3, size=4):
+    rng = np.random.default_rng(seed)
+    gts = np.zeros((2, size, size), dtype=bool)
+    gts[0, :2, :2] = True
+    gts[1, 1:, 2:] = True
+    target = gts[1:2].astype(np.float64)
+    cls = rng.normal(size=(queries, 2))
+    masks = rng.normal(size=(queries, size, size)) * 2
+    iou_logits = rng.normal(size=queries)
+    onehot = rng.normal(size=queries)
+    return cls, masks, iou_logits, onehot, gts, target
+
+
+def test_piclick_set_loss_matches_hand_computation():
+    from napari_clickseg.training.losses import PiClickSetLoss
+
+    for seed in range(3):
+        cls, masks, iou_logits, onehot, gts, target = _random_set_case(seed)
+        expected, best = _set_loss_by_hand(cls, masks, iou_logits, onehot, gts, target)
+        preds = _Preds(
+            torch.tensor(cls)[None, None],
+            torch.tensor(masks)[None, None],
+            torch.tensor(iou_logits)[None, None, :, None],
+            torch.tensor(onehot)[None, None, :, None],
+        )
+        loss_fn = PiClickSetLoss()
+        total, terms = loss_fn(preds, [torch.tensor(gts)], torch.tensor(target)[None])
+        for name, value in expected.items():
+            assert terms[name].item() == pytest.approx(value, rel=1e-6), name
+        assert total.item() == pytest.approx(sum(expected.values()), rel=1e-6)
+        queries, targets = loss_fn.match(
+            torch.tensor(cls)[None], torch.tensor(masks)[None], [torch.tensor(gts)]
+        )[0]
+        assert dict(zip(targets.tolist(), queries.tolist(), strict=True)) == dict(enumerate(best))
+
+
+def test_piclick_set_loss_sums_every_decoder_step_and_upsamples_low_resolution_masks():
+    import torch.nn.functional as F
+
+    from napari_clickseg.training.losses import PiClickSetLoss
+
+    cls, _, iou_logits, onehot, gts, target = _random_set_case(5, size=8)
+    rng = np.random.default_rng(6)
+    low = torch.tensor(rng.normal(size=(2, 1, 3, 4, 4)))  # 2 steps, masks at half size
+    full = torch.stack(
+        [F.interpolate(s, size=(8, 8), mode="bilinear", align_corners=True) for s in low]
+    )
+    steps = lambda x: torch.tensor(x)[None, None].repeat(2, 1, *([1] * x.ndim))  # noqa: E731
+    iou_t = steps(iou_logits)[..., None]
+    onehot_t = steps(onehot)[..., None]
+    loss_fn = PiClickSetLoss()
+    gt_list, tgt = [torch.tensor(gts)], torch.tensor(target)[None]
+    total_low, _ = loss_fn(_Preds(steps(cls), low, iou_t, onehot_t), gt_list, tgt)
+    total_full, terms = loss_fn(_Preds(steps(cls), full, iou_t, onehot_t), gt_list, tgt)
+    assert total_low.item() == pytest.approx(total_full.item(), rel=1e-9)
+    assert set(terms) == {
+        f"{p}loss_{n}" for p in ("", "d0.") for n in ("cls", "mask", "dice", "iou", "onehot")
+    }
+    assert total_full.item() == pytest.approx(sum(v.item() for v in terms.values()))
+
+
+def test_piclick_set_loss_gradients_reach_every_head():
+    from napari_clickseg.training.losses import PiClickSetLoss
+
+    cls, masks, iou_logits, onehot, gts, target = _random_set_case(7)
+    tensors = [
+        torch.tensor(cls)[None, None].requires_grad_(),
+        torch.tensor(masks)[None, None].requires_grad_(),
+        torch.tensor(iou_logits)[None, None, :, None].requires_grad_(),
+        torch.tensor(onehot)[None, None, :, None].requires_grad_(),
+    ]
+    total, _ = PiClickSetLoss()(_Preds(*tensors), [torch.tensor(gts)], torch.tensor(target)[None])
+    total.backward()
+    assert all(t.grad is not None and t.grad.abs().sum() > 0 for t in tensors)
+
+
+def test_piclick_set_loss_rejects_bad_targets():
+    from napari_clickseg.training.losses import PiClickSetLoss
+
+    cls, masks, iou_logits, onehot, _, target = _random_set_case(8)
+    preds = _Preds(
+        torch.tensor(cls)[None, None],
+        torch.tensor(masks)[None, None],
+        torch.tensor(iou_logits)[None, None, :, None],
+        torch.tensor(onehot)[None, None, :, None],
+    )
+    with pytest.raises(ValueError, match="target sets for a batch"):
+        PiClickSetLoss()(preds, [], torch.tensor(target)[None])
+    with pytest.raises(ValueError, match="class_weight"):
+        PiClickSetLoss(class_weight=(1.0,))
+
+
+def test_piclick_set_loss_trains_the_real_head_outputs():
+    from napari_clickseg.models.click_maps import points_tensor
+    from napari_clickseg.models.piclick import PiClickConfig
+    from napari_clickseg.models.registry import build_model
+    from napari_clickseg.training.losses import PiClickSetLoss
+
+    config = PiClickConfig(
+        img_size=224, embed_dim=16, depth=4, num_heads=2, neck_out_dims=(16,) * 4,
+        feat_channels=16, mask_channels=16, gn_groups=4, encoder_heads=2, encoder_ffn=16,
+        encoder_layers=1, decoder_heads=2, decoder_ffn=16, decoder_layers=1, pe_feats=8,
+    )  # fmt: skip
+    model = build_model(config)
+    image, prev = torch.rand(1, 3, 224, 224), torch.zeros(1, 1, 224, 224)
+    preds = model.predictions(image, prev, points_tensor([[(100, 100, True)]]))
+    target = torch.zeros(1, 1, 224, 224)
+    target[..., 80:140, 60:160] = 1
+    gts = [torch.cat([target[0], torch.ones(1, 224, 224)])]  # target + a larger object
+    total, terms = PiClickSetLoss()(preds, gts, target)
+    total.backward()
+    steps = preds.cls_logits.shape[0]
+    assert len(terms) == 5 * steps and torch.isfinite(total)
+    assert model.head.cls_embed.weight.grad.abs().sum() > 0
+    assert model.head.iou_embed[-1].weight.grad.abs().sum() > 0

@@ -298,3 +298,47 @@ class MultiPointSampler:
         for i, (row, col) in enumerate(negatives):
             points[half + i] = (row, col, orders[len(positives) + i])
         return points
+
+
+def masks_consistent_with_clicks(
+    objects: np.ndarray | Sequence[np.ndarray], points: np.ndarray, target: np.ndarray
+) -> np.ndarray:
+    """PiClick's multi-target ground truth: every object the clicks cannot tell apart.
+
+    Follows ``get_masks_by_points`` of the PiClick trainer: an object is a valid answer when
+    every positive click lies inside it and every negative click outside; the sampled target is
+    added when it is not one of them (a merged target, for instance).
+
+    Parameters
+    ----------
+    objects : numpy.ndarray or sequence of numpy.ndarray
+        (H, W) instance label image (0 background) or a list of (H, W) object masks.
+    points : numpy.ndarray
+        (2M, 3) clicks in the official layout (rows with order -1 are padding).
+    target : numpy.ndarray
+        (H, W) the sampled training target.
+
+    Returns
+    -------
+    numpy.ndarray
+        bool (n, H, W), n >= 1.
+    """
+    points = np.asarray(points)
+    if points.ndim != 2 or points.shape[1] != 3 or points.shape[0] % 2:
+        raise ValueError(f"points must be (2M, 3), got shape {points.shape}")
+    half = points.shape[0] // 2
+    valid = points[:, 2] >= 0
+    rows, cols = points[:, 0].astype(int), points[:, 1].astype(int)
+    positive = valid & (np.arange(len(points)) < half)
+    negative = valid & (np.arange(len(points)) >= half)
+    target = np.asarray(target) > 0
+    consistent = []
+    for mask in _as_object_masks(objects):
+        hit = mask[rows[valid], cols[valid]]
+        inside = np.zeros(len(points), dtype=bool)
+        inside[valid] = hit
+        if inside[positive].all() and not inside[negative].any():
+            consistent.append(mask)
+    if not any(np.array_equal(mask, target) for mask in consistent):
+        consistent.append(target)
+    return np.stack(consistent)
