@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nibabel as nib
 import numpy as np
 import pytest
@@ -18,6 +20,8 @@ from napari_clickseg._reader import (
 )
 from napari_clickseg.io import UnreadableFileError, looks_like_labels
 from napari_clickseg.io.labels import MAX_UNNAMED_LABELS
+
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def _oblique_affine(zooms=(0.8, 1.1, 2.5)) -> np.ndarray:
@@ -264,10 +268,18 @@ def test_claimed_but_damaged_files_fail_with_the_file_name(tmp_path):
         get_reader(str(bad_tiff))(str(bad_tiff))
 
 
-def test_real_brats_case_when_present():
-    from pathlib import Path
+def test_real_isbi_folders_when_present():
+    root = SHARED_DATA / "isbi2012_em"
+    if not (root / "image").is_dir() or not (root / "label").is_dir():
+        pytest.skip("real ISBI 2012 data not present")
+    [(image, _, image_type)] = get_reader(root / "image")(root / "image")
+    [(label, _, label_type)] = get_reader(root / "label")(root / "label")
+    assert (image_type, label_type) == ("image", "labels")
+    assert image.shape == label.shape and image.ndim == 3
 
-    root = Path(__file__).resolve().parents[3] / "shared" / "data" / "brats2018_brainy"
+
+def test_real_brats_case_when_present():
+    root = SHARED_DATA / "brats2018_brainy"
     cases = sorted(p for p in root.glob("Brats18_*") if p.is_dir()) if root.is_dir() else []
     if not cases:
         pytest.skip("real BraTS data not present")
