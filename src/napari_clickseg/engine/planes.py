@@ -73,12 +73,27 @@ class Plane:
             A view when possible.
         """
         self._check_index(volume.shape, index)
-        if self.axis is not None:
-            volume = np.take(volume, index, axis=self.axis)
+        volume = volume[self.slicer(index)]
         # After removing the sliced axis, the remaining spatial axes keep their order.
         if self.row_axis > self.col_axis:
             volume = np.swapaxes(volume, 0, 1)
         return volume
+
+    def slicer(self, index: int = 0) -> tuple:
+        """Basic index selecting plane ``index`` (rows and columns in volume axis order).
+
+        ``volume[plane.slicer(i)]`` is a view; it equals :meth:`take` when ``row_axis <
+        col_axis`` and its transpose otherwise.
+        """
+        return tuple(
+            index if axis == self.axis else slice(None) for axis in range(self.ndim)
+        )
+
+    @classmethod
+    def canonical(cls, ndim: int, axis: int | None) -> Plane:
+        """The plane sliced along ``axis`` with rows and columns in volume axis order."""
+        rest = [a for a in range(ndim) if a != axis]
+        return cls(ndim, rest[0], rest[1], axis)
 
     def indices(self, volume_shape: tuple[int, ...], index: int, mask: np.ndarray) -> tuple:
         """Volume indices (a tuple of arrays) of the True pixels of a plane's ``mask``.

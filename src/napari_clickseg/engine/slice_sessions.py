@@ -10,7 +10,7 @@ restored on return.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,12 +29,22 @@ class SliceSessions:
         The predictor; its image is replaced whenever another slice is worked on.
     image_for_slice : callable
         ``image_for_slice(index)`` returning the (H, W) or (H, W, C) image of a slice, as
-        :meth:`Predictor.set_image` takes it.
+        :meth:`Predictor.set_image` takes it. Slices are named by any hashable key, e.g.
+        ``(axis, index)``.
+    prior_for_slice : callable, optional
+        ``prior_for_slice(key)`` returning a mask the slice already has (propagated or
+        painted) or None; a new session of the slice starts from it (``Session.set_prior``).
     """
 
-    def __init__(self, predictor: Any, image_for_slice: Callable[[int], np.ndarray]) -> None:
+    def __init__(
+        self,
+        predictor: Any,
+        image_for_slice: Callable[[Hashable], np.ndarray],
+        prior_for_slice: Callable[[Hashable], np.ndarray | None] | None = None,
+    ) -> None:
         self.predictor = predictor
         self._image_for_slice = image_for_slice
+        self._prior_for_slice = prior_for_slice
         self._sessions: dict[int, Session] = {}
         self._active: int | None = None
 
@@ -51,8 +61,16 @@ class SliceSessions:
             if index in self._sessions:
                 _restore_predictor_state(self._sessions[index])
             else:
-                self._sessions[index] = Session(self.predictor)
+                session = Session(self.predictor)
+                prior = None if self._prior_for_slice is None else self._prior_for_slice(index)
+                if prior is not None and np.any(prior):
+                    session.set_prior(np.asarray(prior, np.float32))
+                self._sessions[index] = session
         return self._sessions[index]
+
+    def invalidate(self) -> None:
+        """Say that someone else used the predictor (propagation): reload before the next use."""
+        self._active = None
 
     def clicks(self, index: int) -> tuple[Click, ...]:
         """The clicks of a slice's session (empty when it has none)."""
@@ -63,6 +81,11 @@ class SliceSessions:
         """The latest prediction of a slice, None without clicks."""
         session = self._sessions.get(index)
         return None if session is None else session.prediction
+
+    def mask(self, index: Hashable) -> np.ndarray | None:
+        """The slice's current mask (its prior before any click), None without a session."""
+        session = self._sessions.get(index)
+        return None if session is None else session.mask
 
     def sync(self, index: int, clicks: Sequence[Click]) -> Prediction | None:
         """Bring a slice's session to exactly ``clicks`` (oldest first).
@@ -87,7 +110,8 @@ class SliceSessions:
         if wanted == have:
             return session.prediction
         if not wanted:
-            session.reset()
+            # Back to the start of the slice's annotation (zeros, or its prior mask).
+            self._replay(session, wanted)
             return None
         if len(wanted) == len(have) + 1 and wanted[:-1] == have:
             if session.redo() and session.clicks != wanted:
@@ -141,7 +165,7 @@ class SliceSessions:
         self._sessions.clear()
         self._active = None
 
-    def _replay(self, session: Session, wanted: tuple[Click, ...]) -> Prediction:
+    def _replay(self, session: Session, wanted: tuple[Click, ...]) -> Prediction | None:
         have = session.clicks
         common = 0
         while common < min(len(have), len(wanted)) and have[common] == wanted[common]:
@@ -153,8 +177,6 @@ class SliceSessions:
                 if session.clicks != before:
                     session.redo()
                 session.remove_click(len(before) - 1)
-        if common == 0 and session.probs.any():
-            session.reset()
         for click in wanted[common:]:
             session.add_click(click.row, click.col, click.is_positive)
         return session.prediction
