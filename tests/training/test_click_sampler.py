@@ -185,3 +185,22 @@ def test_consistent_masks_keep_objects_that_agree_with_every_click():
     assert np.array_equal(found[1], masks[0])
     with pytest.raises(ValueError, match=r"\(2M, 3\)"):
         masks_consistent_with_clicks(masks, points[:3], masks[0])
+
+
+def test_point_reduction_favours_few_clicks_and_keeps_one_positive():
+    gt = _scene() == 1
+    full = MultiPointSampler(max_num_points=24, prob_gamma=0.95)
+    reduced = MultiPointSampler(max_num_points=24, prob_gamma=0.95, point_reduce_prob=0.7)
+    full_pos, reduced_pos, reduced_neg = [], [], []
+    for seed in range(300):
+        pos, _ = _split(full.sample(gt, np.random.default_rng(seed)), 24)
+        full_pos.append(len(pos))
+        pos, neg = _split(reduced.sample(gt, np.random.default_rng(seed)), 24)
+        reduced_pos.append(len(pos))
+        reduced_neg.append(len(neg))
+        assert gt[pos[:, 0].astype(int), pos[:, 1].astype(int)].all()
+    assert min(reduced_pos) == 1
+    assert np.mean(reduced_pos) < 0.6 * np.mean(full_pos)
+    assert reduced_neg.count(0) > 0.2 * len(reduced_neg)
+    with pytest.raises(ValueError, match="point_reduce_prob"):
+        MultiPointSampler(point_reduce_prob=0.0)

@@ -17,6 +17,10 @@ iCMFormer and PiClick) without hierarchy, soft targets or a centred first click:
   target is the union of 2 .. ``max_num_merged_objects`` objects; then each part gets one
   click (its first) and the rest are drawn from a uniformly chosen part, at most
   ``max_num_points`` in all;
+- PiClick's ``points_reduce`` (``point_reduce_prob``, off by default): after sampling, keep
+  k of the n positive clicks (k = 1 .. n, weights ``p**(k-1)``) and k of the negative ones
+  (k = 0 .. n, weights ``p**k``), drawn *with replacement* as officially (duplicates possible),
+  so that few clicks - the ambiguous case - are common;
 - the result is the official points layout (see :mod:`napari_clickseg.models.click_maps`):
   ``(2 * max_num_points, 3)`` rows (row, col, order), positives first, each half padded with
   (-1, -1, -1). Orders are a random permutation of 2 .. n + 1, as the CFR-ICL dataset assigns
@@ -95,6 +99,8 @@ class MultiPointSampler:
         Chance that :meth:`select_object` merges several objects into one target.
     max_num_merged_objects : int
         Most objects merged into one target.
+    point_reduce_prob : float, optional
+        PiClick's click thinning (0.7 in its training); None (the default) keeps every click.
     """
 
     def __init__(
@@ -109,6 +115,7 @@ class MultiPointSampler:
         negative_border_prob: float = 0.5,
         merge_objects_prob: float = 0.0,
         max_num_merged_objects: int = 2,
+        point_reduce_prob: float | None = None,
     ) -> None:
         if max_num_points < 1:
             raise ValueError(f"max_num_points must be at least 1, got {max_num_points}")
@@ -127,6 +134,11 @@ class MultiPointSampler:
         self.negative_strategy_probs = np.asarray(strategy_probs, dtype=np.float64)
         self.merge_objects_prob = merge_objects_prob
         self.max_num_merged_objects = max_num_merged_objects
+        if point_reduce_prob is not None and not 0 < point_reduce_prob <= 1:
+            raise ValueError(
+                f"point_reduce_prob must be in (0, 1] or None, got {point_reduce_prob}"
+            )
+        self.point_reduce_prob = point_reduce_prob
         self.positive_count_probs = geometric_probs(max_num_points, prob_gamma)
         self.negative_count_probs = geometric_probs(max_num_points + 1, prob_gamma)
 
@@ -214,7 +226,19 @@ class MultiPointSampler:
             other = background
         regions = (background, other, self._border_band(gt))
         negatives = self._negative_points(regions, rng)
+        if self.point_reduce_prob is not None:
+            positives = self._reduce(positives, 1, rng)
+            negatives = self._reduce(negatives, 0, rng)
         return self._layout(positives, negatives, rng)
+
+    def _reduce(
+        self, points: list[tuple[int, int]], minimum: int, rng: np.random.Generator
+    ) -> list[tuple[int, int]]:
+        if len(points) < minimum or not points:
+            return points
+        counts = np.arange(minimum, len(points) + 1)
+        count = int(rng.choice(counts, p=geometric_probs(len(counts), self.point_reduce_prob)))
+        return [points[int(i)] for i in rng.integers(len(points), size=count)]
 
     def _maybe_erode(self, mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         if rng.random() > self.positive_erode_prob:

@@ -145,7 +145,9 @@ def add_error_click(
     return updated
 
 
-def draw_num_extra_clicks(rng: np.random.Generator, max_num_next_clicks: int = 3, minimum: int = 0):
+def draw_num_extra_clicks(
+    rng: np.random.Generator, max_num_next_clicks: int = 3, minimum: int = 0
+) -> int:
     """Number of simulated click steps for a batch: uniform in [minimum, max] (inclusive).
 
     SimpleClick / PiClick use 0-3 (``random.randint(0, 3)``); CFR-ICL's ICL path uses 1-3.
