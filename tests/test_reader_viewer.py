@@ -50,6 +50,23 @@ def test_open_nifti_gives_scaled_image_and_labels(make_napari_viewer, scan):
     np.testing.assert_array_equal(labels.data, seg.transpose(2, 1, 0))
 
 
+def test_open_brats_case_folder(make_napari_viewer, scan):
+    folder, affine, seg = scan
+    case = folder / "Case_7"
+    case.mkdir()
+    for kind in ("t1", "t1ce", "t2", "flair"):
+        volume = np.random.default_rng(1).normal(400, 60, seg.shape).astype(np.int16)
+        nib.save(nib.Nifti1Image(volume, affine), case / f"Case_7_{kind}.nii.gz")
+    nib.save(nib.Nifti1Image(seg, affine), case / "Case_7_seg.nii.gz")
+    viewer = make_napari_viewer()
+    layers = viewer.open(str(case), plugin=PLUGIN)
+    assert [layer.name for layer in layers] == [
+        f"Case_7_{k}" for k in ("t1", "t1ce", "t2", "flair", "seg")
+    ]
+    assert [type(layer).__name__ for layer in layers] == ["Image"] * 4 + ["Labels"]
+    assert [layer.visible for layer in layers] == [False, False, False, True, True]
+
+
 def test_painted_labels_save_back_on_the_source_grid(make_napari_viewer, scan):
     folder, affine, seg = scan
     viewer = make_napari_viewer()
