@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 from napari.layers import Image, Labels
-from qtpy.QtCore import QObject, Signal
+from qtpy.QtCore import QObject, QSize, Qt, Signal
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -73,7 +73,8 @@ def summary_text(result: EvaluationResult, skipped: int = 0) -> str:
     summary = result.summary
     noc = "   ".join(f"NoC@{p} {summary.noc_at(p):.2f}" for p in PERCENTS)
     nof = "   ".join(f"NoF@{p} {summary.nof_at(p)}" for p in PERCENTS)
-    miou = "   ".join(f"mIoU@{k} {summary.miou_at(k):.3f}" for k in MIOU_CLICKS)
+    shown = [k for k in MIOU_CLICKS if k <= len(summary.miou)]  # curves may be shorter
+    miou = "   ".join(f"mIoU@{k} {summary.miou_at(k):.3f}" for k in shown)
     count = f"{summary.objects} objects" + (f" ({skipped} too small, left out)" if skipped else "")
     return f"{noc}\n{nof}\n{miou}\n{count}, {result.seconds_per_click:.3f} s per click"
 
@@ -121,7 +122,10 @@ class EvaluateTab(QWidget):
         self.gt_combo = LayerCombo(viewer, Labels)
         self.window_combo = QComboBox()
         self.window_combo.addItems(list(WINDOWS))
-        self.window_combo.setToolTip("How a non-8-bit image is mapped to the model's 0..255 input")
+        self.window_combo.setToolTip(
+            "How a non-8-bit image is mapped to the model's 0..255 input: the layer's contrast "
+            "limits, or 0.5-99.5 percentiles of all (or of the nonzero) voxels of the volume"
+        )
         self.model_choice = ModelChoice()
         self.selection = SliceSelection()
         self.split = QCheckBox("split labels into 4-connected pieces")
@@ -140,7 +144,7 @@ class EvaluateTab(QWidget):
         self.full_curve = QCheckBox("full curves (needed for mIoU@k)")
         self.full_curve.setChecked(True)
         self.full_curve.setToolTip("Unchecked: stop each object at the target IoU (faster)")
-        self.oracle = QCheckBox("oracle candidate (multi-mask models)")
+        self.oracle = QCheckBox("oracle candidate (multi-mask)")
         self.oracle.setToolTip("PiClick's official evaluation: best candidate by ground truth")
         self.run_button = QPushButton("Run")
         self.cancel_button = QPushButton("Cancel")
@@ -364,11 +368,21 @@ class EvaluateTab(QWidget):
         _error_style(self.status, error)
 
 
-def _scrolled(widget: QWidget) -> QScrollArea:
-    area = QScrollArea()
-    area.setWidgetResizable(True)
-    area.setWidget(widget)
-    return area
+class _VerticalScroll(QScrollArea):
+    """Scrolls a widget vertically only, never narrower than the widget needs."""
+
+    def __init__(self, widget: QWidget) -> None:
+        super().__init__()
+        self.setWidgetResizable(True)
+        self.setWidget(widget)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        # asked at layout time, after fonts and styles are known
+        hint = super().minimumSizeHint()
+        scrollbar = self.verticalScrollBar().sizeHint().width()
+        width = self.widget().minimumSizeHint().width() + scrollbar + 2 * self.frameWidth()
+        return QSize(width, hint.height())
 
 
 class EvaluationDock(QWidget):
@@ -386,10 +400,9 @@ class EvaluationDock(QWidget):
         self.evaluate_tab = EvaluateTab(napari_viewer)
         self.score_tab = ScoreTab(napari_viewer)
         self.tabs = QTabWidget()
-        self.tabs.addTab(_scrolled(self.evaluate_tab), "Evaluate model")
-        self.tabs.addTab(_scrolled(self.score_tab), "Score annotation")
+        self.tabs.addTab(_VerticalScroll(self.evaluate_tab), "Evaluate model")
+        self.tabs.addTab(_VerticalScroll(self.score_tab), "Score annotation")
         layout = QVBoxLayout()
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
         self.setLayout(layout)
-        self.setMinimumWidth(380)

@@ -40,9 +40,9 @@ __all__ = [
 
 #: How a non-uint8 image becomes uint8: label -> (percentiles, voxels) or None for contrast limits.
 WINDOWS: dict[str, tuple[tuple[float, float], str | None] | None] = {
-    "layer contrast limits": None,
-    "0.5-99.5 percentiles": ((0.5, 99.5), None),
-    "0.5-99.5 percentiles of nonzero voxels": ((0.5, 99.5), "nonzero"),
+    "contrast limits": None,
+    "percentiles 0.5-99.5": ((0.5, 99.5), None),
+    "nonzero percentiles": ((0.5, 99.5), "nonzero"),
 }
 
 
@@ -131,7 +131,7 @@ def image_window(
     how : str
         A key of :data:`WINDOWS`.
     contrast_limits : sequence of float, optional
-        The layer's contrast limits (needed for ``"layer contrast limits"``).
+        The layer's contrast limits (needed for ``"contrast limits"``).
     """
     if np.asarray(image).dtype == np.uint8:
         return None
@@ -139,7 +139,7 @@ def image_window(
         raise ValueError(f"window must be one of {list(WINDOWS)}, got {how!r}")
     rule = WINDOWS[how]
     if rule is None:
-        if contrast_limits is None:
+        if contrast_limits is None:  # "contrast limits": the layer's display window
             raise ValueError("the layer's contrast limits are needed for this window")
         low, high = (float(v) for v in contrast_limits)
         return low, high

@@ -39,19 +39,20 @@ class SliceSelection(QWidget):
         self.current.setToolTip("Use the viewer's slider axis and only its current slice")
         self.ids = QLineEdit("all")
         self.ids.setToolTip("Ground-truth label ids: 'all' or ids and ranges like '1, 3, 5-7'")
-        self.shape_note = QLabel()
 
         axis_row = QHBoxLayout()
         axis_row.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.axis, QLabel("slices"), self.first, QLabel("to"), self.last):
-            axis_row.addWidget(widget)
+        axis_row.addWidget(self.axis)
         axis_row.addWidget(self.current)
-        axis_widget = QWidget()
-        axis_widget.setLayout(axis_row)
+        range_row = QHBoxLayout()
+        range_row.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.first, QLabel("to"), self.last):
+            range_row.addWidget(widget)
 
         layout = QFormLayout()
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addRow("Axis", axis_widget)
+        layout.addRow("Sliced axis", _row(axis_row))
+        layout.addRow("Slices", _row(range_row))
         layout.addRow("Objects", self.ids)
         self.setLayout(layout)
         self._shape: tuple[int, ...] = ()
@@ -109,3 +110,9 @@ class SliceSelection(QWidget):
         if full or self.last.value() > top:
             self.first.setValue(0)
             self.last.setValue(top)
+
+
+def _row(layout: QHBoxLayout) -> QWidget:
+    widget = QWidget()
+    widget.setLayout(layout)
+    return widget
