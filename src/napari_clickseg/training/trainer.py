@@ -559,11 +559,11 @@ class Trainer:
                      "loss": mean_loss, "lr": self.optimizer.param_groups[0]["lr"],
                      "seconds": time.perf_counter() - started}
                 )  # fmt: skip
-            if self.progress is not None:
-                self.progress(self.global_step, total_steps)
             every = self.config.checkpoint.every_steps
             if every and self.global_step % every == 0 and self.micro_done < len(batches):
                 self._save_state()
+            if self.progress is not None:
+                self.progress(self.global_step, total_steps)
 
     def _forward_backward(self, batch: dict[str, torch.Tensor], index: int) -> float:
         loop = self.config.loop

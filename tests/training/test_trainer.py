@@ -1,0 +1,198 @@
+"""The training loop on CPU with a tiny SimpleClick: learning, resuming, fine-tuning, outputs."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from skimage import io as skio
+
+from napari_clickseg.models.checkpoints import load_model, save_model
+from napari_clickseg.models.registry import build_model
+from napari_clickseg.models.simpleclick import SimpleClickConfig
+from napari_clickseg.training.checkpointing import load_training_state
+from napari_clickseg.training.config import ConfigError, parse_config
+from napari_clickseg.training.trainer import Trainer
+
+#: The smallest SimpleClick that runs: 224 px (one 224-px attention window), width 16.
+TINY = {"img_size": 224, "embed_dim": 16, "depth": 4, "num_heads": 2,
+        "neck_out_dims": [8, 8, 8, 8], "head_channels": 8}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The test machines are small and shared: one intra-op thread is fastest and repeatable."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def discs(tmp_path) -> Path:
+    """An easy task: one bright disc per image on a dark, noisy background."""
+    rng = np.random.default_rng(0)
+    root = tmp_path / "discs"
+    for i in range(6):
+        yy, xx = np.mgrid[:64, :64]
+        r, c, radius = rng.integers(20, 44), rng.integers(20, 44), rng.integers(8, 14)
+        disc = (yy - r) ** 2 + (xx - c) ** 2 <= radius**2
+        image = (40 + 150 * disc + rng.normal(0, 10, disc.shape)).clip(0, 255).astype(np.uint8)
+        (root / "images").mkdir(parents=True, exist_ok=True)
+        (root / "masks").mkdir(parents=True, exist_ok=True)
+        skio.imsave(root / "images" / f"{i}.png", image, check_contrast=False)
+        skio.imsave(
+            root / "masks" / f"{i}.png", (disc * 255).astype(np.uint8), check_contrast=False
+        )
+    return root
+
+
+def _config(output: Path, source: Path, init="xtiny", **sections):
+    data = {
+        "output_dir": str(output),
+        "model": {"init": init, "overrides": TINY} if init == "xtiny" else {"init": init},
+        "data": {"train": [{"spec": f"folder:{source}"}], "augment": False},
+        "optim": {"lr": 1e-3},
+        "loop": {"epochs": 1, "samples_per_epoch": 8, "batch_size": 2, "log_every": 1,
+                 "max_num_points": 4, "max_extra_clicks": 0},
+    }  # fmt: skip
+    for key, values in sections.items():
+        data.setdefault(key, {}).update(values)
+    return parse_config(data)
+
+
+def _steps(output: Path) -> list[dict]:
+    lines = (output / "log.jsonl").read_text().splitlines()
+    return [r for r in map(json.loads, lines) if r["event"] == "step"]
+
+
+def test_short_run_lowers_the_loss(tmp_path, discs):
+    config = _config(
+        tmp_path / "run", discs, optim={"lr": 3e-3}, loop={"samples_per_epoch": 64, "batch_size": 2}
+    )
+    result = Trainer(config).fit()
+    losses = [r["loss"] for r in _steps(tmp_path / "run")]
+    assert len(losses) == 32 and result.steps == 32
+    first, last = np.mean(losses[:6]), np.mean(losses[-6:])
+    assert last < 0.7 * first, (first, last)
+
+
+def _model_and_optimizer_state(trainer: Trainer):
+    return trainer.model.state_dict(), trainer.optimizer.state_dict()
+
+
+def test_resume_mid_epoch_reproduces_the_uninterrupted_run(tmp_path, discs):
+    # 2 epochs x 2 optimiser steps, 2 micro-batches each (accumulation), 1-2 simulated clicks
+    sections = {
+        "loop": {"epochs": 2, "samples_per_epoch": 8, "accumulate": 2, "max_extra_clicks": 2},
+        "optim": {"milestones": [1]},
+        "checkpoint": {"every_steps": 1},
+    }
+    whole = Trainer(_config(tmp_path / "whole", discs, **sections))
+    whole.fit()
+
+    class InterruptError(Exception):
+        pass
+
+    def stop_after_three(done, total):
+        if done == 3:
+            raise InterruptError
+
+    broken = tmp_path / "broken"
+    with pytest.raises(InterruptError):
+        Trainer(_config(broken, discs, **sections), progress=stop_after_three).fit()
+    state = load_training_state(broken / "checkpoints" / "last.pt")
+    assert (state["epoch"], state["global_step"], state["micro_done"]) == (1, 3, 2)
+    with pytest.raises(FileExistsError, match="already holds a training run"):
+        Trainer(_config(broken, discs, **sections))
+
+    resumed = Trainer(_config(broken, discs, **sections), resume=broken / "checkpoints" / "last.pt")
+    resumed.fit()
+    for name, value in whole.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[name]), name
+    opt_a, opt_b = whole.optimizer.state_dict(), resumed.optimizer.state_dict()
+    for key, slot in opt_a["state"].items():
+        for name, tensor in slot.items():
+            assert torch.equal(tensor, opt_b["state"][key][name]), (key, name)
+    assert (
+        whole.scheduler.state_dict()["last_epoch"] == resumed.scheduler.state_dict()["last_epoch"]
+    )
+    assert [g["lr"] for g in opt_b["param_groups"]] == [g["lr"] for g in opt_a["param_groups"]]
+    assert [r["loss"] for r in whole.history] == [r["loss"] for r in resumed.history]
+    assert whole.global_step == resumed.global_step == 4
+
+
+@pytest.mark.parametrize("iterative_loss", [False, True])
+def test_click_passes_follow_the_official_modes(tmp_path, discs, iterative_loss):
+    config = _config(
+        tmp_path / "run", discs,
+        loop={"iterative_loss": iterative_loss, "max_extra_clicks": 3, "samples_per_epoch": 8},
+    )  # fmt: skip
+    trainer = Trainer(config)
+    passes = []
+    trainer.model.register_forward_hook(
+        lambda module, args, out: passes.append((torch.is_grad_enabled(), module.training))
+    )
+    trainer.fit()
+    if iterative_loss:  # CFR-ICL: 1-3 passes per step, all with gradients, in train mode
+        assert set(passes) == {(True, True)} and 4 <= len(passes) <= 12
+    else:  # SimpleClick: 0-3 no-grad passes in eval mode, then one with gradients
+        assert passes.count((True, True)) == 4
+        assert set(passes) <= {(True, True), (False, False)}
+        assert len(passes) > 4  # some steps simulated clicks (seeded draw)
+    assert all(np.isfinite(r["loss"]) for r in _steps(tmp_path / "run"))
+
+
+def test_fine_tune_from_an_official_checkpoint_with_validation_and_outputs(tmp_path, discs):
+    start = build_model(SimpleClickConfig(**{**TINY, "neck_out_dims": (8, 8, 8, 8)}))
+    official = tmp_path / "official.pth"
+    # an official-layout file as DDP training writes it: 'module.' prefixes, config inferred
+    state = {f"module.{k}": v for k, v in start.state_dict().items()}
+    torch.save({"state_dict": state, "config": None}, official)
+    config = _config(
+        tmp_path / "ft", discs, init=str(official),
+        data={"val": [{"spec": f"folder:{discs}"}], "val_max_objects": 2},
+        validation={"max_clicks": 2, "flip": False},
+    )  # fmt: skip
+    result = Trainer(config).fit()
+    out = tmp_path / "ft"
+    for name in ("config.json", "log.jsonl", "epochs.csv", "curves.png", "checkpoints/last.pt"):
+        assert (out / name).is_file(), name
+    assert result.final_model == out / "model_final.safetensors"
+    assert result.best_model == out / "model_best.safetensors"
+    tuned = load_model(result.final_model)
+    # the head count is not in the shapes: the loader's guess is saved with the weights
+    assert dataclasses.replace(tuned.config, num_heads=2) == start.config
+    changed = [not torch.equal(v, start.state_dict()[k]) for k, v in tuned.state_dict().items()]
+    assert any(changed)
+    with open(out / "epochs.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 1 and 1.0 <= float(rows[0]["noc90"]) <= 2.0
+
+
+def test_fine_tune_from_own_safetensors(tmp_path, discs):
+    start = build_model(SimpleClickConfig(**{**TINY, "neck_out_dims": (8, 8, 8, 8)}))
+    path = save_model(start, tmp_path / "mine.safetensors")
+    trainer = Trainer(_config(tmp_path / "run", discs, init=str(path)))
+    assert trainer.model.config == start.config and trainer.model.training
+    assert all(p.requires_grad for n, p in trainer.model.named_parameters() if n.startswith("neck"))
+
+
+def test_bad_model_init_is_explained(tmp_path, discs):
+    with pytest.raises(FileNotFoundError, match="checkpoint not found"):
+        Trainer(_config(tmp_path / "x", discs, init="weights/missing.pth"))
+    config = _config(tmp_path / "y", discs, init="xtiny")
+    bad = parse_config({**_as_dict(config), "model": {"init": "xtiny", "overrides": {"nope": 1}}})
+    with pytest.raises(ConfigError, match=r"model\.overrides do not fit variant 'xtiny'"):
+        Trainer(bad)
+
+
+def _as_dict(config):
+    from napari_clickseg.training.config import config_to_dict
+
+    return config_to_dict(config)
