@@ -72,11 +72,11 @@ def test_click_goes_to_the_first_free_slot_with_the_next_order():
     points = points[:, [0, 2, 3, 1, 4, 5]]  # layout: 3 positive slots, 3 negative slots
     before = points.clone()
     updated = add_error_click(points, pred, gt, np.random.default_rng(4))
-    torch.testing.assert_close(points, before)  # input untouched
+    assert torch.equal(points, before)  # input untouched
     assert updated.dtype == points.dtype and updated.shape == points.shape
     # Item 0: positive click in slot 1 (first free positive slot), order = max(1) + 1 = 2.
     assert updated[0, 1, 2] == 2 and gt[0, 0, int(updated[0, 1, 0]), int(updated[0, 1, 1])] == 1
-    torch.testing.assert_close(updated[0, [0, 2, 3, 4, 5]], points[0, [0, 2, 3, 4, 5]])
+    assert torch.equal(updated[0, [0, 2, 3, 4, 5]], points[0, [0, 2, 3, 4, 5]])
     # Item 1: negative click in slot 3 (first negative slot), order = max(0) + 1.
     assert updated[1, 3, 2] == 1
     row, col = int(updated[1, 3, 0]), int(updated[1, 3, 1])
@@ -141,5 +141,65 @@ def test_simulate_clicks_adds_one_click_per_step_in_eval_mode_without_grad():
     assert model.priors[0].eq(0).all()
     assert not model.priors[1].eq(0).all()
     same_points, same_prior = simulate_clicks(model, image, gt, points, 0, np.random.default_rng(7))
-    torch.testing.assert_close(same_points, points)
+    assert torch.equal(same_points, points)
     assert same_prior.eq(0).all()
+
+
+def _opencv_chamfer_by_hand(mask):
+    """OpenCV's distanceTransform_5x5 (DIST_L2) written as its two sequential raster loops."""
+    a, b, c = 1.0, 1.4, 2.1969
+    height, width = mask.shape
+    inf = float("inf")
+    d = [[inf] * (width + 4) for _ in range(height + 4)]  # 2-pixel border of "far"
+    forward = ((-2, -1, c), (-2, 1, c), (-1, -2, c), (-1, -1, b), (-1, 0, a), (-1, 1, b),
+               (-1, 2, c), (0, -1, a))  # fmt: skip
+    for i in range(height):
+        for j in range(width):
+            if not mask[i, j]:
+                d[i + 2][j + 2] = 0.0
+            else:
+                d[i + 2][j + 2] = min(d[i + 2 + di][j + 2 + dj] + w for di, dj, w in forward)
+    for i in reversed(range(height)):
+        for j in reversed(range(width)):
+            t0 = d[i + 2][j + 2]
+            if t0 > a:
+                d[i + 2][j + 2] = min(
+                    [t0] + [d[i + 2 - di][j + 2 - dj] + w for di, dj, w in forward]
+                )
+    return np.array([row[2:-2] for row in d[2:-2]])
+
+
+def test_chamfer_distance_is_opencvs_5x5_algorithm():
+    from napari_clickseg.training.iterative_clicks import chamfer_distance
+
+    rng = np.random.default_rng(8)
+    masks = rng.random((3, 9, 11)) > 0.25
+    masks[0, 4, 5] = False  # make sure every map has a zero pixel
+    got = chamfer_distance(masks)
+    for mask, dist in zip(masks, got, strict=True):
+        np.testing.assert_allclose(dist, _opencv_chamfer_by_hand(mask), rtol=1e-5)
+    np.testing.assert_allclose(chamfer_distance(masks[1]), got[1])
+
+
+def test_chamfer_approximates_the_euclidean_distance():
+    from scipy.ndimage import distance_transform_edt
+
+    from napari_clickseg.training.iterative_clicks import chamfer_distance
+
+    yy, xx = np.mgrid[:60, :60]
+    disk = (yy - 30) ** 2 + (xx - 30) ** 2 < 25**2
+    chamfer, exact = chamfer_distance(disk), distance_transform_edt(disk)
+    inside = disk & (exact > 2)
+    assert np.max(np.abs(chamfer[inside] - exact[inside]) / exact[inside]) < 0.03
+    line = np.ones((1, 12), dtype=bool)
+    line[0, 0] = False
+    np.testing.assert_allclose(chamfer_distance(line)[0], np.arange(12))  # straight moves cost 1
+
+
+def test_exact_distance_option_and_unknown_distance():
+    gt = _square()
+    rng = np.random.default_rng(9)
+    row, col, positive = error_click(gt, np.zeros_like(gt), rng, distance="exact")
+    assert positive and gt[row, col] == 1
+    with pytest.raises(ValueError, match="distance must be one of"):
+        error_click(gt, np.zeros_like(gt), rng, distance="manhattan")
