@@ -77,7 +77,7 @@ def test_encode_decode_split_equals_forward(tiny_model):
     with torch.no_grad():
         full = tiny_model(image, prev, points).logits
         tokens = tiny_model.encode_image(image)
-        split = tiny_model.decode(tokens, prev, points, (448, 448)).logits
+        split = tiny_model.decode(tokens, prev, points).logits
     assert torch.equal(full, split)
 
 

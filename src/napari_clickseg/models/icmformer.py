@@ -114,25 +114,33 @@ class ICMFormerViT(PlainViT):
                 nn.init.xavier_uniform_(module.weight)
                 nn.init.zeros_(module.bias)
 
-    def forward_streams(
-        self, image_tokens: torch.Tensor, click_tokens: torch.Tensor, grid: tuple[int, int]
+    def image_stream(self, image_tokens: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+        """The image tokens through the shared first half of the blocks (no clicks involved)."""
+        return self.run_blocks(image_tokens, grid, range(self.depth // 2))
+
+    def fuse_streams(
+        self, image_stream: torch.Tensor, click_tokens: torch.Tensor, grid: tuple[int, int]
     ) -> torch.Tensor:
-        """Shared first half, cross blocks, sum, second half; (B, N, D) in and out."""
-        half = range(self.depth // 2)
-        image_tokens = self.run_blocks(image_tokens, grid, half)
-        click_tokens = self.run_blocks(click_tokens, grid, half)
-        image_windows = window_partition(image_tokens, grid, self.patch_size)
+        """Click tokens through the first half, cross blocks, sum, second half."""
+        click_tokens = self.run_blocks(click_tokens, grid, range(self.depth // 2))
+        image_windows = window_partition(image_stream, grid, self.patch_size)
         for index, block in enumerate(self.blocks2):
             # The cross blocks follow the same rule by their own index: windowed for all
             # official variants, global every group-th block for small depths.
             if block_is_global(index, self.depth):
-                click_tokens = block(click_tokens, image_tokens)
+                click_tokens = block(click_tokens, image_stream)
             else:
                 windows = window_partition(click_tokens, grid, self.patch_size)
                 windows = block(windows, image_windows)
                 click_tokens = window_merge(windows, grid, self.patch_size)
         second_half = range(self.depth // 2, self.depth)
-        return self.run_blocks(image_tokens + click_tokens, grid, second_half)
+        return self.run_blocks(image_stream + click_tokens, grid, second_half)
+
+    def forward_streams(
+        self, image_tokens: torch.Tensor, click_tokens: torch.Tensor, grid: tuple[int, int]
+    ) -> torch.Tensor:
+        """Shared first half, cross blocks, sum, second half; (B, N, D) in and out."""
+        return self.fuse_streams(self.image_stream(image_tokens, grid), click_tokens, grid)
 
     def set_fused_attention(self, enabled: bool) -> None:
         """Fused or plain attention in the ViT blocks and the cross blocks' self-attention."""
@@ -158,17 +166,49 @@ class ICMFormerModel(SimpleClickModel):
     def _make_backbone(config: ICMFormerConfig) -> ICMFormerViT:
         return ICMFormerViT.from_config(config, num_cross_blocks=config.cross_blocks)
 
+    def encode_image(self, image: torch.Tensor) -> torch.Tensor:
+        """The image stream through the shared first half of the blocks.
+
+        The image stream never sees the clicks, so the predictor computes this half of the
+        backbone once per input crop.
+
+        Parameters
+        ----------
+        image : torch.Tensor
+            (B, 3, H, W) RGB in [0, 1].
+
+        Returns
+        -------
+        torch.Tensor
+            (B, N, D) image tokens after ``depth // 2`` blocks.
+        """
+        size = (int(image.shape[-2]), int(image.shape[-1]))
+        grid = (size[0] // self.config.patch_size, size[1] // self.config.patch_size)
+        tokens = self.backbone.embed(self.normalise(image))
+        return self.backbone.image_stream(tokens + self.backbone.positional_embedding(grid), grid)
+
     def decode(
-        self,
-        image_tokens: torch.Tensor,
-        prev_mask: torch.Tensor,
-        points: torch.Tensor,
-        size: tuple[int, int],
+        self, image_stream: torch.Tensor, prev_mask: torch.Tensor, points: torch.Tensor
     ) -> ModelOutput:
-        """Everything after the image patch embedding: two streams, cross blocks, fusion."""
+        """Click stream, cross blocks, fusion, second half, neck and head.
+
+        Parameters
+        ----------
+        image_stream : torch.Tensor
+            Output of :meth:`encode_image`.
+        prev_mask : torch.Tensor
+            (B, 1, H, W) previous probability map; (H, W) is the input size.
+        points : torch.Tensor
+            (B, 2M, 3) clicks in network-input pixels.
+
+        Returns
+        -------
+        ModelOutput
+            Logits (B, 1, H, W).
+        """
+        size = (int(prev_mask.shape[-2]), int(prev_mask.shape[-1]))
         grid = (size[0] // self.config.patch_size, size[1] // self.config.patch_size)
         positions = self.backbone.positional_embedding(grid)
-        tokens = self.backbone.forward_streams(
-            image_tokens + positions, self.click_tokens(prev_mask, points, size) + positions, grid
-        )
+        click_tokens = self.click_tokens(prev_mask, points, size) + positions
+        tokens = self.backbone.fuse_streams(image_stream, click_tokens, grid)
         return self.logits_from_tokens(tokens, grid, size)

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -101,6 +101,14 @@ class SwinCrossBlock(CrossModalityBlock):
             norm.eps = 1e-5
 
 
+class SwinImageStream(NamedTuple):
+    """What iCMFormer-Swin computes from the image alone (reused between clicks)."""
+
+    tokens: torch.Tensor  # patch tokens (B, N, C) of the image
+    size: tuple[int, int]  # their grid
+    streamed: torch.Tensor  # the image stream after stages 0-1, the cross blocks' context
+
+
 class ICMFormerSwin(nn.Module):
     """The official ``SwinTransformer_cross_encdecv4`` (state_dict layout and forward)."""
 
@@ -137,19 +145,29 @@ class ICMFormerSwin(nn.Module):
         for i, dim in enumerate(dims):
             self.add_module(f"norm{i}", nn.LayerNorm(dim))
 
-    def forward(self, image: torch.Tensor, click_maps: torch.Tensor) -> list[torch.Tensor]:
+    def image_stream(self, image: torch.Tensor) -> SwinImageStream:
+        """The image's patch tokens and the image stream through stages 0-1 (no clicks)."""
+        tokens, size = self.patch_embed(image)
+        streamed, stream_size = tokens, size
+        for i in range(2):
+            _, streamed, stream_size = self.layers[i](streamed, stream_size)
+        return SwinImageStream(tokens, size, streamed)
+
+    def forward_from_stream(
+        self, stream: SwinImageStream, click_maps: torch.Tensor
+    ) -> list[torch.Tensor]:
         """Four feature maps (B, C_i, h_i, w_i) at 1/4 .. 1/32 of the (padded) input."""
-        x, size = self.patch_embed(image)
+        size = stream.size
         c, _ = self.patch_embed(click_maps)
-        fused = x + c
+        fused = stream.tokens + c
         outs = []
         for i in range(2):
             stage = self.layers[i]
-            _, x, next_size = stage(x, size)
             _, c, _ = stage(c, size)
-            out, fused, _ = stage(fused, size)
+            out, fused, next_size = stage(fused, size)
             outs.append(self._to_map(getattr(self, f"norm{i}")(out), size))
             size = next_size
+        x = stream.streamed
         for block in self.blocks2:
             c = block(c, x)
         x = x + c
@@ -158,6 +176,10 @@ class ICMFormerSwin(nn.Module):
             outs.append(self._to_map(getattr(self, f"norm{i}")(out), size))
             size = next_size
         return outs
+
+    def forward(self, image: torch.Tensor, click_maps: torch.Tensor) -> list[torch.Tensor]:
+        """Four feature maps (B, C_i, h_i, w_i) at 1/4 .. 1/32 of the (padded) input."""
+        return self.forward_from_stream(self.image_stream(image), click_maps)
 
     @staticmethod
     def _to_map(tokens: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -187,18 +209,27 @@ class ICMFormerSwinModel(ClickSegModel):
         self.head = AllMLPHead(config.stage_dims, config.head_channels, 1, config.upsample)
         self.register_normalisation(config.norm_mean, config.norm_std)
 
+    def encode_image(self, image: torch.Tensor) -> SwinImageStream:
+        """The image stream through stages 0-1, reusable for every click on the same crop."""
+        return self.backbone.image_stream(self.normalise(image))
+
+    def decode(
+        self, stream: SwinImageStream, prev_mask: torch.Tensor, points: torch.Tensor
+    ) -> ModelOutput:
+        """Mask logits (B, 1, H, W) from :meth:`encode_image`, the prior and the clicks."""
+        height, width = int(prev_mask.shape[-2]), int(prev_mask.shape[-1])
+        maps = click_maps(
+            prev_mask, points, (height, width), self.config.disk_radius, self.config.with_prev_mask
+        )
+        logits = self.head(self.backbone.forward_from_stream(stream, maps))
+        logits = F.interpolate(logits, size=(height, width), mode="bilinear", align_corners=True)
+        return ModelOutput(logits=logits)
+
     def forward(
         self, image: torch.Tensor, prev_mask: torch.Tensor, points: torch.Tensor
     ) -> ModelOutput:
         """Mask logits (B, 1, H, W) for images (B, 3, H, W) in [0, 1], priors and clicks."""
-        height, width = int(image.shape[-2]), int(image.shape[-1])
-        maps = click_maps(
-            prev_mask, points, (height, width), self.config.disk_radius, self.config.with_prev_mask
-        )
-        features = self.backbone(self.normalise(image), maps)
-        logits = self.head(features)
-        logits = F.interpolate(logits, size=(height, width), mode="bilinear", align_corners=True)
-        return ModelOutput(logits=logits)
+        return self.decode(self.encode_image(image), prev_mask, points)
 
 
 def is_swin_state_dict(state_dict: Mapping[str, Any]) -> bool:

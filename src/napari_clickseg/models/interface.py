@@ -73,6 +73,44 @@ class ClickSegModel(nn.Module):
     #: its probabilities (official SimpleClick and iCMFormer predictors).
     zoom_in_on_logits: bool = False
 
+    def encode_image(self, image: torch.Tensor) -> object:
+        """The part of the forward pass that depends on the image alone.
+
+        The predictor computes it once per input crop and reuses it for every click and
+        CFR pass on that crop. The default does nothing and returns the image.
+
+        Parameters
+        ----------
+        image : torch.Tensor
+            (B, 3, H, W) RGB in [0, 1].
+
+        Returns
+        -------
+        object
+            Whatever :meth:`decode` needs; opaque to callers.
+        """
+        return image
+
+    def decode(
+        self, encoding: object, prev_mask: torch.Tensor, points: torch.Tensor
+    ) -> ModelOutput:
+        """The rest of the forward pass: ``decode(encode_image(x), m, p) == forward(x, m, p)``.
+
+        Parameters
+        ----------
+        encoding : object
+            Output of :meth:`encode_image`.
+        prev_mask : torch.Tensor
+            (B, 1, H, W) previous probability map; it also gives the input size.
+        points : torch.Tensor
+            (B, 2M, 3) clicks in network-input pixels.
+
+        Returns
+        -------
+        ModelOutput
+        """
+        return self.forward(encoding, prev_mask, points)
+
     def register_normalisation(self, mean: Sequence[float], std: Sequence[float]) -> None:
         """Keep the input normalisation as non-persistent buffers (not in checkpoints)."""
         self.register_buffer("norm_mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)

@@ -444,10 +444,19 @@ class PiClickModel(ClickSegModel):
         self, image: torch.Tensor, prev_mask: torch.Tensor, points: torch.Tensor
     ) -> PiClickPredictions:
         """Raw predictions of every decoder step, masks at 1/4 of the input (query order)."""
-        size = (int(image.shape[-2]), int(image.shape[-1]))
+        return self._predictions(self.encode_image(image), prev_mask, points)
+
+    def encode_image(self, image: torch.Tensor) -> torch.Tensor:
+        """(B, N, D) patch tokens of the image alone, reusable between clicks."""
+        return self.backbone.embed(self.normalise(image))
+
+    def _predictions(
+        self, image_tokens: torch.Tensor, prev_mask: torch.Tensor, points: torch.Tensor
+    ) -> PiClickPredictions:
+        size = (int(prev_mask.shape[-2]), int(prev_mask.shape[-1]))
         config = self.config
         grid = (size[0] // config.patch_size, size[1] // config.patch_size)
-        tokens = self.backbone.embed(self.normalise(image))
+        tokens = image_tokens
         maps = click_maps(prev_mask, points, size, config.disk_radius, config.with_prev_mask)
         tokens = tokens + self.patch_embed_coords(maps)
         tokens = tokens + self.backbone.positional_embedding(grid)
@@ -480,8 +489,14 @@ class PiClickModel(ClickSegModel):
             reasoning score ``6 sigmoid(iou) + sigmoid(onehot)``; ``match_features`` (B, K):
             the class probability ``softmax(cls)[..., 0]`` used to pair flipped candidates.
         """
-        size = (int(image.shape[-2]), int(image.shape[-1]))
-        pred = self.predictions(image, prev_mask, points)
+        return self.decode(self.encode_image(image), prev_mask, points)
+
+    def decode(
+        self, image_tokens: torch.Tensor, prev_mask: torch.Tensor, points: torch.Tensor
+    ) -> ModelOutput:
+        """:meth:`forward` from the image tokens of :meth:`encode_image`."""
+        size = (int(prev_mask.shape[-2]), int(prev_mask.shape[-1]))
+        pred = self._predictions(image_tokens, prev_mask, points)
         iou = pred.iou_logits[-1, ..., 0].sigmoid()
         order = torch.sort(iou, dim=1, descending=True).indices
         masks = torch.gather(

@@ -111,30 +111,25 @@ class SimpleClickModel(ClickSegModel):
         return ModelOutput(logits=logits)
 
     def decode(
-        self,
-        image_tokens: torch.Tensor,
-        prev_mask: torch.Tensor,
-        points: torch.Tensor,
-        size: tuple[int, int],
+        self, image_tokens: torch.Tensor, prev_mask: torch.Tensor, points: torch.Tensor
     ) -> ModelOutput:
         """Everything after the image patch embedding.
 
         Parameters
         ----------
         image_tokens : torch.Tensor
-            Output of :meth:`encode_image` for an input of ``size``.
+            Output of :meth:`encode_image`.
         prev_mask : torch.Tensor
-            (B, 1, H, W) previous probability map.
+            (B, 1, H, W) previous probability map; (H, W) is the input size.
         points : torch.Tensor
             (B, 2M, 3) clicks, see :func:`~napari_clickseg.models.click_maps.points_tensor`.
-        size : tuple of int
-            Input (H, W).
 
         Returns
         -------
         ModelOutput
             Logits (B, 1, H, W), no scores.
         """
+        size = (int(prev_mask.shape[-2]), int(prev_mask.shape[-1]))
         grid = (size[0] // self.config.patch_size, size[1] // self.config.patch_size)
         tokens = image_tokens + self.click_tokens(prev_mask, points, size)
         tokens = tokens + self.backbone.positional_embedding(grid)
@@ -159,5 +154,4 @@ class SimpleClickModel(ClickSegModel):
         ModelOutput
             Logits (B, 1, H, W).
         """
-        size = (int(image.shape[-2]), int(image.shape[-1]))
-        return self.decode(self.encode_image(image), prev_mask, points, size)
+        return self.decode(self.encode_image(image), prev_mask, points)
