@@ -204,3 +204,30 @@ def test_point_reduction_favours_few_clicks_and_keeps_one_positive():
     assert reduced_neg.count(0) > 0.2 * len(reduced_neg)
     with pytest.raises(ValueError, match="point_reduce_prob"):
         MultiPointSampler(point_reduce_prob=0.0)
+
+
+def test_erosion_keeps_the_image_border_and_small_objects():
+    sampler = MultiPointSampler(max_num_points=24, positive_erode_prob=1.0)
+    gt = np.zeros((30, 30), dtype=bool)
+    gt[:, :8] = True  # a band on the left edge: erodes only from its inner side
+    eroded_cols = set()
+    rng = np.random.default_rng(10)
+    for _ in range(100):
+        pos, _ = _split(sampler.sample(gt, rng), 24)
+        eroded_cols.update(pos[:, 1].astype(int).tolist())
+    assert min(eroded_cols) == 0 and max(eroded_cols) <= 4
+    tiny = np.zeros((30, 30), dtype=bool)
+    tiny[10:14, 10:14] = True  # erosion would leave <= 10 pixels: the mask is kept whole
+    pos, _ = _split(sampler.sample(tiny, np.random.default_rng(11)), 24)
+    assert tiny[pos[:, 0].astype(int), pos[:, 1].astype(int)].all()
+
+
+def test_background_only_sample_gets_negative_clicks_only():
+    sampler = MultiPointSampler(max_num_points=8, prob_gamma=0.9)
+    empty = np.zeros((16, 16), dtype=bool)
+    counts = []
+    for seed in range(30):
+        pos, neg = _split(sampler.sample(empty, np.random.default_rng(seed)), 8)
+        assert len(pos) == 0
+        counts.append(len(neg))
+    assert sum(counts) > 0

@@ -224,7 +224,10 @@ class MultiPointSampler:
             other = (np.asarray(other_objects) > 0) & background
         else:
             other = background
-        regions = (background, other, self._border_band(gt))
+        if gt.any():
+            regions = (background, other, self._border_band(gt))
+        else:  # a background-only sample: every strategy draws from the background (official)
+            regions = (background, background, background)
         negatives = self._negative_points(regions, rng)
         if self.point_reduce_prob is not None:
             positives = self._reduce(positives, 1, rng)
