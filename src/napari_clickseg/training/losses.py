@@ -335,7 +335,7 @@ class PiClickSetLoss(torch.nn.Module):
         for item, (query_idx, _) in enumerate(pairs):
             labels[item, torch.as_tensor(query_idx, dtype=torch.long)] = 0
         labels = labels.to(cls_logits.device).flatten()
-        class_weight = self.class_weight.to(cls_logits.dtype)
+        class_weight = self.class_weight.to(cls_logits.device, cls_logits.dtype)
         per_query = F.cross_entropy(
             cls_logits.flatten(0, 1), labels, weight=class_weight, reduction="none"
         )
