@@ -7,6 +7,7 @@ Sub-commands so far:
 - ``clickseg evaluate``: the NoC protocol on data sets (table, per-object CSV, mIoU plot);
 - ``clickseg models``: list the model variants, the known official weights and the cache.
 - ``clickseg propagate``: propagate an annotated slice mask through a volume.
+- ``clickseg train``: train or fine-tune a model from a TOML/YAML config (``torchrun`` for DDP).
 """
 
 from __future__ import annotations
@@ -323,6 +324,10 @@ def build_parser() -> argparse.ArgumentParser:
     from napari_clickseg.cli_propagate import add_propagate_parser
 
     add_propagate_parser(sub, _add_model_options)
+
+    from napari_clickseg.cli_train import add_train_parser
+
+    add_train_parser(sub)
 
     models = sub.add_parser("models", help="list variants, known weights and the cache")
     models.set_defaults(func=cmd_models)
