@@ -203,3 +203,11 @@ def test_exact_distance_option_and_unknown_distance():
     assert positive and gt[row, col] == 1
     with pytest.raises(ValueError, match="distance must be one of"):
         error_click(gt, np.zeros_like(gt), rng, distance="manhattan")
+
+
+def test_mixed_precision_predictions_are_accepted():
+    gt = torch.from_numpy(_square())[None, None]
+    points = torch.full((1, 2, 3), -1.0)
+    pred = torch.zeros_like(gt, dtype=torch.bfloat16)
+    updated = add_error_click(points, pred, gt, np.random.default_rng(10))
+    assert updated[0, 0, 2] == 1 and gt[0, 0, int(updated[0, 0, 0]), int(updated[0, 0, 1])] == 1

@@ -139,6 +139,8 @@ def _pick_click(
 
 def _as_batch_maps(tensor: torch.Tensor, name: str) -> np.ndarray:
     array = tensor.detach().cpu()
+    if array.is_floating_point():
+        array = array.float()  # NumPy has no bfloat16 (mixed precision)
     if array.dim() == 4:
         if array.shape[1] != 1:
             raise ValueError(f"{name} must have one channel, got shape {tuple(tensor.shape)}")
