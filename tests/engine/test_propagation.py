@@ -2,17 +2,19 @@ import threading
 
 import numpy as np
 import pytest
+import torch
 from scipy import ndimage as ndi
 
 from napari_clickseg.engine.baseline import RandomWalkerPredictor
 from napari_clickseg.engine.image_input import to_rgb01
-from napari_clickseg.engine.predictor import Prediction
+from napari_clickseg.engine.predictor import Prediction, Predictor
 from napari_clickseg.engine.propagation import (
     PropagationSettings,
     StopReason,
     propagate,
 )
 from napari_clickseg.engine.propagation_clicks import interior_maximum
+from napari_clickseg.models.interface import ClickSegModel, ModelOutput
 
 
 class ComponentPredictor:
@@ -452,3 +454,29 @@ def test_negatives_add_ring_clicks_after_the_positive_ones():
     negatives = given[1:]
     assert len(negatives) == 6 and not any(c.is_positive for c in negatives)
     assert not any(obj[15, int(c.row), int(c.col)] for c in negatives)
+
+
+class PriorEcho(ClickSegModel):
+    """A 'network' whose output is its previous-mask input: shows whether the prior arrives."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.anchor = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, image, prev_mask, points):
+        return ModelOutput(logits=8.0 * prev_mask - 4.0 + self.anchor)
+
+
+def test_the_network_predictor_receives_the_prior_only_in_mask_modes():
+    obj = _ellipsoid(shape=(8, 48, 48), centre=(4, 24, 24), radii=(20, 12, 12))
+    seed = _seed(obj, 4)
+    predictor = Predictor(PriorEcho(), "cpu")
+    settings = PropagationSettings(mode="mask+center", iou_threshold=0.0, slice_range=(2, 6))
+    echoed = propagate(predictor, _image(obj), seed, settings=settings)
+    assert echoed.written == (2, 3, 5, 6)
+    for z in echoed.written:  # the seed mask carried through ZoomIn and back
+        assert echoed.iou_with_previous[z] > 0.9
+    without_prior = PropagationSettings(mode="center", iou_threshold=0.0, slice_range=(2, 6))
+    blank = propagate(Predictor(PriorEcho(), "cpu"), _image(obj), seed, settings=without_prior)
+    assert blank.written == ()
+    assert [f.reason for f in blank.fronts] == [StopReason.EMPTY_SLICES] * 2
