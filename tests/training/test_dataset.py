@@ -86,6 +86,28 @@ def test_project_holdout_keeps_brats_case_out(tmp_path):
     assert all("Brats18_TCIA05_396_1" not in n for i in images for n in i.object_names)
 
 
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "isbi2012_em").is_dir(), reason="real ISBI data absent")
+def test_real_isbi_slices_20_to_29_are_never_training_images():
+    rules = [parse_holdout_rule(r) for r in PROJECT_HOLDOUT]
+    source = DataSource(f"isbi:{SHARED_DATA / 'isbi2012_em'}", {"min_area": 100})
+    images, excluded = load_train_images([source], rules)
+    kept = {name.split("/")[0] for i in images for name in i.object_names}
+    held = {e.split(": ")[1].split("/")[0] for e in excluded}
+    assert kept == {str(n) for n in range(20)} and held == {str(n) for n in range(20, 30)}
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "brats2018_brainy").is_dir(), reason="real BraTS absent")
+def test_real_brats_case_396_is_never_a_training_image():
+    rules = [parse_holdout_rule(r) for r in PROJECT_HOLDOUT]
+    source = DataSource(f"brats:{SHARED_DATA / 'brats2018_brainy'}")
+    images, excluded = load_train_images([source], rules)
+    assert [n for i in images for n in i.object_names] == ["Brats18_2013_2_1/z101/whole"]
+    assert [e.split(": ")[1] for e in excluded] == ["Brats18_TCIA05_396_1/z73/whole"]
+
+
 def test_holdout_rule_forms():
     rule = parse_holdout_rule("isbi:slice=1,3-4")
     assert rule.values == ("1", "3", "4")

@@ -52,6 +52,8 @@ __all__ = [
 PROJECT_HOLDOUT: tuple[str, ...] = (
     "isbi:slice=20-29",
     "brats:case=Brats18_TCIA05_396_1",
+    # the same case reached through another adapter (pre-sliced PNGs, a renamed folder)
+    "*:name=*Brats18_TCIA05_396_1*",
 )
 
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
