@@ -307,3 +307,14 @@ def test_piclick_set_loss_trains_the_real_head_outputs():
     assert len(terms) == 5 * steps and torch.isfinite(total)
     assert model.head.cls_embed.weight.grad.abs().sum() > 0
     assert model.head.iou_embed[-1].weight.grad.abs().sum() > 0
+
+
+def test_nfl_of_half_precision_logits_is_computed_in_float32():
+    rng = np.random.default_rng(3)
+    logits = torch.tensor(rng.normal(size=(2, 1, 64, 64)), dtype=torch.float32)
+    target = torch.tensor((rng.random((2, 1, 64, 64)) > 0.7).astype(np.float32))
+    full = normalized_focal_loss(logits, target)
+    half = normalized_focal_loss(logits.to(torch.bfloat16), target)
+    assert half.dtype == torch.float32
+    # Only the rounding of the logits themselves differs.
+    np.testing.assert_allclose(half.numpy(), full.numpy(), rtol=2e-2)

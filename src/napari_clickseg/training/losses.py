@@ -93,6 +93,8 @@ def normalized_focal_loss(
         (B,) loss per sample. The official trainer averages it over the batch.
     """
     _check_pair(logits, target)
+    # At least float32: half-precision sums over a whole mask would be too coarse.
+    logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
     target = target.to(logits.dtype)
     prob = logits if from_sigmoid else torch.sigmoid(logits)
     is_object = target > 0.5
@@ -411,7 +413,9 @@ class PiClickSetLoss(torch.nn.Module):
         if len(gt_masks) != target.shape[0]:
             raise ValueError(f"{len(gt_masks)} target sets for a batch of {target.shape[0]}")
         size = target.shape[-2:]
-        target = target.to(masks_all.dtype)
+        # float32 at least: half-precision sums over a 448 x 448 mask would lose the IoU.
+        dtype = torch.promote_types(masks_all.dtype, torch.float32)
+        target = target.to(dtype)
         gt_masks = [gt.to(target.device) for gt in gt_masks]
         for gt in gt_masks:
             if gt.dim() != 3 or gt.shape[-2:] != size:
@@ -421,11 +425,17 @@ class PiClickSetLoss(torch.nn.Module):
         steps = cls_all.shape[0]
         terms: dict[str, torch.Tensor] = {}
         for step in range(steps):
-            masks = masks_all[step]
+            masks = masks_all[step].to(dtype)
             if masks.shape[-2:] != size:
                 masks = F.interpolate(masks, size=size, mode="bilinear", align_corners=True)
             losses = self._step_losses(
-                cls_all[step], masks, iou_all[step], onehot_all[step], gt_masks, target, num_masks
+                cls_all[step].to(dtype),
+                masks,
+                iou_all[step].to(dtype),
+                onehot_all[step].to(dtype),
+                gt_masks,
+                target,
+                num_masks,
             )
             prefix = "" if step == steps - 1 else f"d{step}."
             for name, value in losses.items():
