@@ -15,10 +15,12 @@ SYSDEPS := xvfb xauth libgl1-mesa-dri libglx-mesa0 libegl1 libxkbcommon-x11-0 li
 XVFB_RUN := xvfb-run -a -s "-screen 0 1280x1024x24"
 PYTEST_ARGS ?=
 
-.PHONY: help venv sysdeps test lint demo napari clean
+.PHONY: help venv sysdeps test lint demo demo-cli napari clean
 
 help:
-	@echo "make demo     set up .venv and run the demo (writes demo_output.png)"
+	@echo "make demo     set up .venv and open napari with the annotation dock and a sample"
+	@echo "              (without a display: the command-line demo, writes demo_output.png)"
+	@echo "make demo-cli the command-line demo only (writes demo_output.png)"
 	@echo "make test     set up .venv (+ a virtual display if needed), lint, validate, pytest"
 	@echo "make lint     ruff check"
 	@echo "make napari   start napari with the plugin installed"
@@ -67,6 +69,15 @@ test: venv sysdeps lint
 	fi
 
 demo: venv
+	@if [ -n "$${DISPLAY:-}$${WAYLAND_DISPLAY:-}" ]; then \
+		echo "demo: opening napari with the annotation dock on a synthetic ssTEM stack"; \
+		$(BIN)/python -m napari_clickseg._widgets.demo em_stack; \
+	else \
+		echo "demo: no display; running the command-line demo (make demo-cli) instead"; \
+		$(BIN)/clickseg demo --out demo_output.png; \
+	fi
+
+demo-cli: venv
 	$(BIN)/clickseg demo --out demo_output.png
 
 napari: venv sysdeps

@@ -47,3 +47,12 @@ def test_bad_planes_and_indices_are_refused():
         plane.take(np.zeros((4, 5, 6)), 9)
     with pytest.raises(ValueError, match="does not fit a plane"):
         plane.indices((4, 5, 6), 0, np.zeros((6, 5), bool))
+
+
+def test_slicer_is_a_writable_view_and_canonical_keeps_axis_order():
+    volume = np.zeros((3, 4, 5), np.uint8)
+    plane = Plane.canonical(3, 1)
+    assert (plane.row_axis, plane.col_axis) == (0, 2)
+    volume[plane.slicer(2)] = 7
+    assert (volume[:, 2, :] == 7).all() and volume.sum() == 7 * 15
+    np.testing.assert_array_equal(plane.take(volume, 2), volume[:, 2, :])

@@ -2,11 +2,20 @@
 
 import numpy as np
 import pytest
+import torch
 from fake_models import DiskOracle, TwoCandidates
 
 from napari_clickseg.engine.clicks import Click
 from napari_clickseg.engine.predictor import Predictor
 from napari_clickseg.engine.slice_sessions import SliceSessions
+
+
+class PriorKeeper(DiskOracle):
+    """The click disks plus whatever the previous mask holds."""
+
+    def forward(self, image, prev_mask, points):
+        output = super().forward(image, prev_mask, points)
+        return type(output)(logits=torch.maximum(output.logits, 8.0 * prev_mask - 4.0))
 
 
 @pytest.fixture
@@ -51,3 +60,14 @@ def test_candidate_choice_feeds_back(volume):
     chosen = sessions.select_candidate(1, 0)
     assert chosen.selected == 0 and chosen.mask.sum() < prediction.mask.sum()
     np.testing.assert_array_equal(sessions.predictor.get_state().prev_probs, chosen.probs)
+
+
+def test_a_slice_with_a_mask_starts_from_it_and_returns_to_it(volume):
+    prior = np.zeros((64, 64), bool)
+    prior[5:15, 5:15] = True
+    predictor = Predictor(PriorKeeper(), "cpu", zoom_in=None, with_flip=False)
+    sessions = SliceSessions(predictor, lambda key: volume[key], lambda key: prior)
+    prediction = sessions.sync(1, [Click(40, 40, True)])
+    assert prediction.mask[10, 10]  # the prior reached the network
+    assert sessions.sync(1, []) is None
+    np.testing.assert_array_equal(sessions.mask(1), prior)  # back to the prior, not to zeros

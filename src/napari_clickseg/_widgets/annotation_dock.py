@@ -246,7 +246,7 @@ class AnnotationDock(QWidget):
 
     def _refresh_image_choices(self, *_: Any) -> None:
         names = [layer.name for layer in self._image_layers()]
-        current = self.image_combo.currentText()
+        current = self.image_combo.currentText() or self._preferred_image_name()
         self.image_combo.blockSignals(True)
         self.image_combo.clear()
         self.image_combo.addItems(names)
@@ -260,6 +260,14 @@ class AnnotationDock(QWidget):
             self.channel_map.set_layers(self.image_layer, self.viewer.layers)
         if not names:
             self._say(NO_IMAGE)
+
+    def _preferred_image_name(self) -> str:
+        """The selected image layer, else the top visible one, else ''."""
+        active = self.viewer.layers.selection.active
+        if active is not None and type(active).__name__ == "Image":
+            return active.name
+        visible = [layer for layer in self._image_layers() if layer.visible]
+        return visible[-1].name if visible else ""
 
     def _on_image_choice(self, *_: Any) -> None:
         name = self.image_combo.currentText()
@@ -276,9 +284,10 @@ class AnnotationDock(QWidget):
             return
         self.image_layer = layer
         self.channel_map.set_layers(layer, self.viewer.layers)
-        self.clicks = ClickLayers(self.viewer, layer, self._on_clicks_changed)
-        self.current_layer = self._labels_layer(CURRENT_NAME, np.uint8, opacity=0.5)
+        # Labels first, so that the click layers are drawn on top of the masks.
         self.committed_layer = self._labels_layer(COMMITTED_NAME, np.uint32, opacity=0.4)
+        self.current_layer = self._labels_layer(CURRENT_NAME, np.uint8, opacity=0.5)
+        self.clicks = ClickLayers(self.viewer, layer, self._on_clicks_changed)
         self.viewer.layers.selection.active = layer
         self._on_channels_changed()
         self._on_view_changed()

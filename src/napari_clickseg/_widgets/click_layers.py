@@ -16,7 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from napari_clickseg._widgets.layer_geometry import spatial_ndim, transform_kwargs
+from napari_clickseg._widgets.layer_geometry import (
+    layer_spatial_shape,
+    spatial_ndim,
+    transform_kwargs,
+)
 from napari_clickseg.engine.clicks import Click
 from napari_clickseg.engine.planes import Plane
 from napari_clickseg.engine.prompts_io import PromptClick
@@ -195,7 +199,7 @@ class ClickLayers:
             None,
         )
         if existing is None:
-            size = max(3.0, 0.015 * max(self.image_layer.data.shape[-2:]))
+            size = max(4.0, 0.025 * max(layer_spatial_shape(self.image_layer)[-2:]))
             existing = self.viewer.add_points(
                 np.empty((0, self.ndim)),
                 name=name,
