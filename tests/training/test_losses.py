@@ -318,3 +318,21 @@ def test_nfl_of_half_precision_logits_is_computed_in_float32():
     assert half.dtype == torch.float32
     # Only the rounding of the logits themselves differs.
     np.testing.assert_allclose(half.numpy(), full.numpy(), rtol=2e-2)
+
+
+def test_random_matched_query_picks_only_matched_queries():
+    from napari_clickseg.training.losses import PiClickSetLoss
+
+    gt = torch.zeros(1, 8, 8)
+    gt[0, :4] = 1
+    masks = torch.full((1, 4, 8, 8), -6.0)
+    masks[0, 2, :4] = 6.0  # query 2 predicts the target, the others nothing
+    cls = torch.zeros(1, 4, 2)
+    loss_fn = PiClickSetLoss()
+    rng = np.random.default_rng(0)
+    picks = {int(loss_fn.random_matched_query(cls, masks, [gt], rng)[0]) for _ in range(10)}
+    assert picks == {2}
+    two = torch.cat([gt, 1 - gt])  # two targets: queries 2 and one other get matched
+    masks[0, 0, 4:] = 6.0
+    picks = {int(loss_fn.random_matched_query(cls, masks, [two], rng)[0]) for _ in range(40)}
+    assert picks == {0, 2}

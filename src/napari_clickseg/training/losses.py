@@ -13,7 +13,8 @@ float rounding:
   sample and divided by ``#valid + eps`` (``size_average``) or just summed.
 
 The official module also keeps running statistics for TensorBoard (``_k_sum``, ``_m_max``);
-they do not change the loss and are left out.
+they do not change the loss and are left out. Half-precision logits (mixed precision) are
+promoted to float32 first, so the per-mask sums stay accurate.
 
 :func:`iterative_click_loss` is the ICL of CFR-ICL (``isegm/engine/trainer.py``,
 ``use_iterloss``): the batch mean of the NFL of every click step, multiplied by that step's
@@ -311,6 +312,28 @@ class PiClickSetLoss(torch.nn.Module):
                 queries, targets = linear_sum_assignment(cost.cpu().numpy())
                 pairs.append((queries, targets))
         return pairs
+
+    def random_matched_query(
+        self,
+        cls_logits: torch.Tensor,
+        mask_logits: torch.Tensor,
+        gt_masks: Sequence[torch.Tensor],
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """PiClick's prior for the next simulated click: a random matched query per image.
+
+        The official iterative training (``forward_for_iter`` + ``choice_mask``) feeds back the
+        sigmoid of a uniformly chosen query among those Hungarian-matched to a target.
+
+        Returns
+        -------
+        numpy.ndarray
+            (B,) query indices (0 for an image without targets).
+        """
+        pairs = self.match(cls_logits, mask_logits, gt_masks)
+        return np.array(
+            [int(rng.choice(queries)) if len(queries) else 0 for queries, _ in pairs], dtype=int
+        )
 
     # -- loss ----------------------------------------------------------------------------
 
