@@ -157,7 +157,7 @@ def test_fine_tune_from_an_official_checkpoint_with_validation_and_outputs(tmp_p
     config = _config(
         tmp_path / "ft", discs, init=str(official),
         data={"val": [{"spec": f"folder:{discs}"}], "val_max_objects": 2},
-        validation={"max_clicks": 2, "flip": False},
+        validation={"max_clicks": 2, "flip": False, "before_training": True},
     )  # fmt: skip
     result = Trainer(config).fit()
     out = tmp_path / "ft"
@@ -172,7 +172,9 @@ def test_fine_tune_from_an_official_checkpoint_with_validation_and_outputs(tmp_p
     assert any(changed)
     with open(out / "epochs.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == 1 and 1.0 <= float(rows[0]["noc90"]) <= 2.0
+    # epoch 0: the starting model, then the trained epoch; NoC within the 2-click budget
+    assert [r["epoch"] for r in rows] == ["0", "1"] and rows[0]["loss"] == ""
+    assert all(1.0 <= float(r["noc90"]) <= 2.0 for r in rows)
 
 
 def test_fine_tune_from_own_safetensors(tmp_path, discs):

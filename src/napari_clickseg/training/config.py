@@ -247,6 +247,9 @@ class ValidationSection:
         What picks the best model: ``noc85``, ``noc90`` or ``noc95`` (lower is better).
     flip : bool
         Average with the horizontally flipped input, as the official evaluation.
+    before_training : bool
+        Also validate the starting model (epoch 0 of the history), e.g. to see what
+        fine-tuning changed.
     """
 
     every: int = 1
@@ -254,6 +257,7 @@ class ValidationSection:
     target_iou: float = 0.90
     metric: str = "noc90"
     flip: bool = True
+    before_training: bool = False
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,9 @@ def plot_training_curves(log_path: str | Path, png_path: str | Path) -> Path:
     figure = Figure(figsize=(10, 4), layout="constrained")
     loss_axes, noc_axes = figure.subplots(1, 2)
     loss_axes.plot([r["step"] for r in steps], [r["loss"] for r in steps], lw=1, label="step")
-    if epochs:
-        loss_axes.plot([r["steps"] for r in epochs], [r["loss"] for r in epochs], "o-",
+    trained = [r for r in epochs if r.get("loss") is not None]
+    if trained:
+        loss_axes.plot([r["steps"] for r in trained], [r["loss"] for r in trained], "o-",
                        label="epoch mean")  # fmt: skip
     loss_axes.set_xlabel("optimiser step")
     loss_axes.set_ylabel("training loss")
@@ -63,6 +64,8 @@ def plot_training_curves(log_path: str | Path, png_path: str | Path) -> Path:
         noc_axes.legend()
     else:
         noc_axes.text(0.5, 0.5, "no validation data", ha="center", transform=noc_axes.transAxes)
+        noc_axes.set_xticks([])
+        noc_axes.set_yticks([])
     png_path = Path(png_path)
     partial = png_path.with_name(png_path.name + ".partial.png")
     figure.savefig(partial, dpi=100)

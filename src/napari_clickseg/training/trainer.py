@@ -501,6 +501,9 @@ class Trainer:
                      "device": str(self.ctx.device), "frozen_unused": self.frozen,
                      "excluded_objects": len(self.excluded)}
                 )  # fmt: skip
+        fresh = self.global_step == 0 and self.micro_done == 0 and not self.history
+        if fresh and self.config.validation.before_training:
+            self._validate_start()
         total_steps = self.steps_per_epoch() * loop.epochs
         while self.epoch < loop.epochs:
             self._train_epoch(total_steps)
@@ -527,6 +530,17 @@ class Trainer:
             history=list(self.history),
             steps=self.global_step,
         )
+
+    def _validate_start(self) -> None:
+        """Validate the starting model as epoch 0 (it does not compete for model_best)."""
+        if self.ctx.is_main and self.val_objects:
+            started = time.perf_counter()
+            record = {"epoch": 0, "steps": 0, "loss": None,
+                      "lr": self.optimizer.param_groups[0]["lr"], **self.validate()}  # fmt: skip
+            record["seconds"] = time.perf_counter() - started
+            self.history.append(record)
+            self._log({"event": "epoch", **record})
+        self.ctx.barrier()
 
     def _train_epoch(self, total_steps: int) -> None:
         loop = self.config.loop
@@ -609,7 +623,7 @@ class Trainer:
         record: dict[str, Any] = {
             "epoch": self.epoch + 1,
             "steps": self.global_step,
-            "loss": float(np.mean(losses)) if losses else math.nan,
+            "loss": float(np.mean(losses)) if losses else None,
             "lr": self.optimizer.param_groups[0]["lr"],
         }
         started = time.perf_counter()
