@@ -92,7 +92,7 @@ def test_click_counts_are_geometric():
         negative_other_prob=0.0,
     )
     rng = np.random.default_rng(4)
-    draws = 1500
+    draws = 1000
     pos_counts = np.zeros(25)
     neg_counts = np.zeros(26)
     for _ in range(draws):
@@ -102,8 +102,8 @@ def test_click_counts_are_geometric():
     expected_pos = gamma ** np.arange(24) / np.sum(gamma ** np.arange(24))
     expected_neg = gamma ** np.arange(25) / np.sum(gamma ** np.arange(25))
     assert pos_counts[0] == 0
-    np.testing.assert_allclose(pos_counts[1:5] / draws, expected_pos[:4], atol=0.035)
-    np.testing.assert_allclose(neg_counts[:4] / draws, expected_neg[:4], atol=0.035)
+    np.testing.assert_allclose(pos_counts[1:5] / draws, expected_pos[:4], atol=0.04)
+    np.testing.assert_allclose(neg_counts[:4] / draws, expected_neg[:4], atol=0.04)
     np.testing.assert_allclose(geometric_probs(3, 0.5), [4 / 7, 2 / 7, 1 / 7])
 
 
@@ -192,7 +192,7 @@ def test_point_reduction_favours_few_clicks_and_keeps_one_positive():
     full = MultiPointSampler(max_num_points=24, prob_gamma=0.95)
     reduced = MultiPointSampler(max_num_points=24, prob_gamma=0.95, point_reduce_prob=0.7)
     full_pos, reduced_pos, reduced_neg = [], [], []
-    for seed in range(300):
+    for seed in range(150):
         pos, _ = _split(full.sample(gt, np.random.default_rng(seed)), 24)
         full_pos.append(len(pos))
         pos, neg = _split(reduced.sample(gt, np.random.default_rng(seed)), 24)
