@@ -249,6 +249,12 @@ def cmd_propagate(args: argparse.Namespace) -> int:
         f"wrote {len(result.written)} slice(s) in {seconds:.1f} s "
         f"({seconds / max(predicted, 1):.2f} s per predicted slice)"
     )
+    if not result.written:
+        print(
+            "no slice written: every direction stopped at its first slice; try a lower "
+            "--iou-threshold, or --mode points --negatives 8 (the random walker needs more than "
+            "one click)"
+        )
     if stack.gt is not None:
         score = score_masks(stack.gt, result.mask, axis=0)
         print(f"3D Dice vs ground truth: {score.dice:.4f} (IoU {score.iou:.4f})")

@@ -229,6 +229,11 @@ def test_explicit_seed_slices_ignore_other_mask_slices():
     )
     assert result.seeds == (15,)
     assert 22 in result.written
+    stray = _seed(obj, 15, 22)
+    stray[27, 0:2, 0:2] = True  # beyond the range: not a seed, so not in the result
+    ranged = PropagationSettings(iou_threshold=0.0, slice_range=(5, 27))
+    fenced = propagate(ComponentPredictor(), _image(obj), stray, seed_slices=[15], settings=ranged)
+    assert not fenced.mask[27].any() and 27 not in fenced.written
 
 
 @pytest.mark.parametrize("use_event", [False, True])
@@ -277,6 +282,23 @@ def test_progress_reports_monotone_counts_and_ends_at_total():
     assert dones == sorted(dones) and dones[-1] == obj.shape[0] - 1
     assert len(calls) >= len(predictor.clicks)  # one report per prediction (and a final one)
     assert dones[0] == 1
+
+
+def test_progress_with_gaps_counts_each_non_seed_slice_in_the_range_once():
+    obj = _ellipsoid()
+    calls = []
+    result = propagate(
+        ComponentPredictor(),
+        _image(obj),
+        _seed(obj, 9, 15, 16, 21),
+        settings=PropagationSettings(iou_threshold=0.0, slice_range=(3, 27)),
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    total = (27 - 3 + 1) - 4
+    assert {t for _, t in calls} == {total}
+    dones = [d for d, _ in calls]
+    assert dones == sorted(dones) and dones[-1] == total
+    assert result.written == tuple(z for z in range(6, 25) if z not in (9, 15, 16, 21))
 
 
 @pytest.mark.parametrize("axis", [1, 2])

@@ -469,7 +469,9 @@ def propagate(
             ".predict needs at least one click; use mode 'mask+center' or 'mask+points'"
         )
 
-    result_mask = volume.mask.copy()
+    result_mask = np.zeros(volume.shape, bool)
+    for z in seeds:  # only the seeds: other nonzero slices of seed_mask are not the user's seeds
+        result_mask[volume.index(z)] = volume.mask[volume.index(z)]
     groups = _make_fronts(volume, seeds, first, last)
     total = (last - first + 1) - len(seeds)
     done = 0
