@@ -500,21 +500,10 @@ def propagate(
                 cancelled = True
                 break
             mask = _predict_slice(predictor, volume, target, front.prior, settings)
-            front.last = target
-            front.predicted += 1
-            if np.count_nonzero(mask) < settings.min_area:
-                ious[target] = 0.0
-                front.empty_run += 1
-                if front.empty_run >= settings.max_empty:
-                    front.stop(StopReason.EMPTY_SLICES)
-            else:
-                ious[target] = mask_iou(mask, front.prior)
-                if ious[target] < settings.iou_threshold:
-                    front.stop(StopReason.IOU_DROP)
-                else:
-                    result_mask[volume.index(target)] = mask
-                    written.append(target)
-                    front.prior, front.last_written, front.empty_run = mask, target, 0
+            ious[target] = _accept(front, target, mask, settings)
+            if front.last_written == target:
+                result_mask[volume.index(target)] = mask
+                written.append(target)
             report()
         if cancelled:
             break
@@ -535,6 +524,26 @@ def propagate(
         ),
         cancelled=cancelled,
     )
+
+
+def _accept(front: _Front, target: int, mask: np.ndarray, settings: PropagationSettings) -> float:
+    """Apply the stop rules to a front's new prediction; returns its IoU with the previous mask.
+
+    A mask that passes becomes the front's prior and ``front.last_written``.
+    """
+    front.last = target
+    front.predicted += 1
+    if np.count_nonzero(mask) < settings.min_area:
+        front.empty_run += 1
+        if front.empty_run >= settings.max_empty:
+            front.stop(StopReason.EMPTY_SLICES)
+        return 0.0
+    score = mask_iou(mask, front.prior)
+    if score < settings.iou_threshold:
+        front.stop(StopReason.IOU_DROP)
+    else:
+        front.prior, front.last_written, front.empty_run = mask, target, 0
+    return score
 
 
 def _predict_slice(
