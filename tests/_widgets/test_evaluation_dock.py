@@ -184,6 +184,11 @@ def test_cancel_stops_before_the_next_object(dock, qtbot):
         tab.cancel()
     assert "Cancelled after" in tab.status.text()
     assert tab.result is None and tab.run_button.isEnabled()
+    # napari asks running workers to quit when it closes: the run stops the same way
+    with qtbot.waitSignal(tab.run_finished, timeout=120_000):
+        assert tab.run()
+        tab._worker.quit()
+    assert "Cancelled after" in tab.status.text() and tab.result is None
 
 
 def test_scoring_tab_equals_engine_scoring(make_napari_viewer, tmp_path):

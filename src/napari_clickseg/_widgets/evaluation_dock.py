@@ -15,6 +15,7 @@ Tab "Score annotation": see :mod:`~napari_clickseg._widgets.evaluation_scoring`.
 from __future__ import annotations
 
 import threading
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,7 @@ from napari_clickseg._widgets.evaluation_run import (
 from napari_clickseg._widgets.evaluation_scoring import ScoreTab
 from napari_clickseg._widgets.evaluation_selection import SliceSelection
 from napari_clickseg._widgets.evaluation_table import RowsTable
-from napari_clickseg._widgets.model_choice import ModelChoice
+from napari_clickseg._widgets.model_choice import ModelChoice, build_predictor
 from napari_clickseg.engine.evaluation import EvaluationResult, EvaluationSettings
 from napari_clickseg.engine.evaluation_report import result_rows, write_csv
 
@@ -113,7 +114,10 @@ class EvaluateTab(QWidget):
         self._layer_name = ""
         self._skipped = 0
         self._cancel = threading.Event()
+        # a closing dock stops its run before the next object
+        self.destroyed.connect(self._cancel.set)
         self._worker: Any = None
+        self._outcome: tuple[Any, dict[str, dict[str, Any]]] | None = None
         self._napari_progress: Any = None
         self._relay = _Relay(self)
         self._relay.advanced.connect(self._on_progress)
@@ -256,23 +260,28 @@ class EvaluateTab(QWidget):
         total = len(objects)
         self._skipped = len(objects.skipped)
         self._layer_name = self.gt_combo.currentText()
-        self._cancel = threading.Event()
+        self._cancel.clear()
         spec = self.model_choice.spec
+        cancel, running = self._cancel, {}
         self.progress_bar.setRange(0, 0)  # busy while the model loads
         self._napari_progress = progress(total=total, desc="ClickSeg evaluation")
         self._set_running(True)
         self._show(f"Loading {spec.label}, then evaluating {total} objects...")
         self._worker = create_worker(
             run_evaluation,
-            lambda: self.model_choice.build_predictor(spec=spec),
+            partial(build_predictor, spec),
             objects,
             total,
             settings,
-            self._cancel,
+            # napari asks workers to quit when it closes
+            lambda: cancel.is_set() or running["worker"].abort_requested,
             self._relay.advanced.emit,
             _start_thread=False,
         )
+        running["worker"] = self._worker
+        self._outcome = None
         self._worker.returned.connect(self._on_returned)
+        self._worker.finished.connect(self._on_finished)
         self._worker.start()
         return True
 
@@ -309,7 +318,13 @@ class EvaluateTab(QWidget):
             self._show(f"Evaluated {name} ({done} of {total})")
 
     def _on_returned(self, returned: tuple[Any, dict[str, dict[str, Any]]]) -> None:
-        outcome, metas = returned
+        self._outcome = returned
+
+    def _on_finished(self) -> None:
+        # A worker napari asked to quit finishes without returning anything.
+        done = max(self.progress_bar.value(), 0)
+        outcome, metas = self._outcome or (EvaluationCancelled(done), {})
+        self._outcome = None
         self._worker = None
         self._set_running(False)
         if self._napari_progress is not None:

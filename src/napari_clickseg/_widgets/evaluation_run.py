@@ -8,7 +8,6 @@ whose message says what went wrong (the model did not load, the protocol failed)
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,12 +46,12 @@ class _Watched:
     """The objects, checking for cancel before each and remembering each one's ``meta``."""
 
     objects: Iterable[EvalObject]
-    cancel: threading.Event
+    should_stop: Callable[[], bool]
     metas: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __iter__(self) -> Iterator[EvalObject]:
         for obj in self.objects:
-            if self.cancel.is_set():
+            if self.should_stop():
                 raise _CancelledError
             self.metas[obj.name] = dict(obj.meta)
             yield obj
@@ -63,7 +62,7 @@ def run_evaluation(
     objects: Iterable[EvalObject],
     total: int,
     settings: EvaluationSettings,
-    cancel: threading.Event,
+    should_stop: Callable[[], bool],
     progress: ProgressCallback | None = None,
 ) -> tuple[EvaluationResult | EvaluationFailed | EvaluationCancelled, dict[str, dict[str, Any]]]:
     """Load the model and run :func:`~napari_clickseg.engine.evaluation.evaluate_dataset`.
@@ -78,8 +77,9 @@ def run_evaluation(
         Number of objects, for progress.
     settings : EvaluationSettings
         Protocol parameters.
-    cancel : threading.Event
-        Set by the GUI to stop before the next object.
+    should_stop : callable
+        ``should_stop()`` is True once the user cancelled or napari is closing; asked after
+        loading the model and before each object.
     progress : callable, optional
         ``progress(done, total, name)`` after each object.
 
@@ -90,12 +90,12 @@ def run_evaluation(
     metas : dict
         Object name -> its ``meta`` (slice, label, ...), for the objects evaluated.
     """
-    watched = _Watched(objects, cancel)
+    watched = _Watched(objects, should_stop)
     try:
         predictor = build_predictor()
     except Exception as error:  # any failure to load is reported, never raised into Qt
         return EvaluationFailed(f"The model failed to load: {error}"), {}
-    if cancel.is_set():
+    if should_stop():
         return EvaluationCancelled(0), {}
     try:
         result = evaluate_dataset(predictor, watched, settings, progress=progress, total=total)
