@@ -198,3 +198,36 @@ def _as_dict(config):
     from napari_clickseg.training.config import config_to_dict
 
     return config_to_dict(config)
+
+
+def test_reduced_precision_on_cpu_and_uneven_batches_are_refused(tmp_path, discs):
+    from napari_clickseg.training.distributed import DistributedContext
+
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="needs a CUDA GPU"):
+            Trainer(_config(tmp_path / "a", discs, loop={"precision": "bfloat16"}))
+    two = DistributedContext(rank=0, world_size=2)
+    with pytest.raises(ConfigError, match=r"batch_size 3 must be divisible .* \(2\)"):
+        Trainer(_config(tmp_path / "b", discs, loop={"batch_size": 3}), context=two)
+
+
+def test_random_generator_states_round_trip_and_state_files_are_checked(tmp_path):
+    import random
+
+    from napari_clickseg.training.checkpointing import (
+        capture_rng_state,
+        restore_rng_state,
+        save_training_state,
+    )
+
+    state = capture_rng_state()
+    first = (random.random(), np.random.rand(), torch.rand(1).item())
+    path = save_training_state(tmp_path / "s.pt", {"rng": state})
+    restore_rng_state(load_training_state(path)["rng"])
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == first
+    torch.save({"weights": torch.zeros(1)}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a napari-clickseg training state"):
+        load_training_state(tmp_path / "other.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not a readable training state"):
+        load_training_state(tmp_path / "junk.pt")
