@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from napari_clickseg.data.objects3d import Object3D
+from napari_clickseg.engine.baseline import RandomWalkerPredictor
 from napari_clickseg.engine.metrics import iou as protocol_iou
+from napari_clickseg.engine.propagation import propagate
 from napari_clickseg.engine.scoring import (
     Overlap,
     object_rows,
@@ -161,3 +163,27 @@ def test_rows_and_atomic_csv(tmp_path):
     assert not list(tmp_path.glob("*.partial"))
     with pytest.raises(ValueError, match="no row"):
         write_rows_csv([], tmp_path / "empty.csv")
+
+
+def test_propagation_result_scored_with_and_without_seeds():
+    # a cylinder-like object through 6 slices; the random walker propagates it from slice 2
+    rows, cols = np.ogrid[:32, :32]
+    disc = (rows - 16) ** 2 + (cols - 15) ** 2 <= 49
+    gt = np.zeros((6, 32, 32), bool)
+    gt[:] = disc
+    image = np.where(gt, 200, 40).astype(np.uint8)
+    obj = Object3D.from_volumes("disc", image, gt)
+    seed = np.zeros_like(gt)
+    seed[2] = gt[2]
+    result = propagate(RandomWalkerPredictor(), image, seed, axis=0)
+    assert result.seeds == (2,)
+    score = score_propagation(obj, result)
+    assert score == score_masks(gt, result.mask, name="disc")
+    assert score.overlap.truth == gt.sum()
+    without = score_propagation(obj, result, exclude_seeds=True)
+    assert [s.index for s in without.slices] == [0, 1, 3, 4, 5]
+    assert without.overlap.truth == gt.sum() - gt[2].sum()
+    expected = score_masks(np.delete(gt, 2, axis=0), np.delete(result.mask, 2, axis=0))
+    assert without.iou == expected.iou and without.dice == expected.dice
+    with pytest.raises(ValueError, match="needs the PropagationResult"):
+        score_propagation(obj, result.mask, exclude_seeds=True)

@@ -35,6 +35,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from napari_clickseg.data.objects3d import Object3D
+    from napari_clickseg.engine.propagation import PropagationResult
 
 __all__ = [
     "MATCHES",
@@ -266,22 +267,46 @@ def score_masks(
     return _counts(truth_stack[chosen] != 0, pred_stack[chosen] != 0, indices, name, 1, 1)
 
 
-def score_propagation(obj: Object3D, predicted: np.ndarray) -> ObjectScore:
+def score_propagation(
+    obj: Object3D,
+    propagated: np.ndarray | PropagationResult,
+    exclude_seeds: bool = False,
+) -> ObjectScore:
     """Score a propagated 3D mask against a 3D object's ground truth (slices along Z).
 
     Parameters
     ----------
     obj : Object3D
         The object (``gt`` is (Z, Y, X) boolean).
-    predicted : numpy.ndarray
-        (Z, Y, X), nonzero where the propagation put the object.
+    propagated : numpy.ndarray or PropagationResult
+        (Z, Y, X), nonzero where the propagation put the object, or the result of
+        :func:`~napari_clickseg.engine.propagation.propagate` along axis 0.
+    exclude_seeds : bool
+        Leave the result's seed slices out (they were annotated, not propagated), so that the
+        score measures propagation alone. Needs a ``PropagationResult``.
 
     Returns
     -------
     ObjectScore
-        3D IoU / Dice and per-slice scores, named after the object.
+        3D IoU / Dice and per-slice scores, named after the object. Slices of the object that
+        propagation did not reach score 0.
     """
-    return score_masks(obj.gt, predicted, axis=0, name=obj.name)
+    seeds: tuple[int, ...] = ()
+    if isinstance(propagated, np.ndarray):
+        mask = propagated
+        if exclude_seeds:
+            raise ValueError("exclude_seeds needs the PropagationResult (it knows the seeds)")
+    else:
+        if propagated.axis != 0:
+            raise ValueError(
+                f"the propagation ran along axis {propagated.axis}, but an Object3D's slices "
+                "are along axis 0 (Z); propagate along axis 0 to score against it"
+            )
+        mask, seeds = propagated.mask, tuple(propagated.seeds)
+    slices = None
+    if exclude_seeds:
+        slices = [z for z in range(obj.gt.shape[0]) if z not in seeds]
+    return score_masks(obj.gt, mask, axis=0, slices=slices, name=obj.name)
 
 
 def _check_same_shape(truth: np.ndarray, predicted: np.ndarray) -> None:
