@@ -254,3 +254,13 @@ def test_zoom_in_follows_the_averaged_logits_for_logit_zoom_models():
     switched = predictor.select_candidate(first, 1 - first.selected)
     np.testing.assert_allclose(predictor.get_state().zoom_probs[150, 260], 0.3, atol=1e-5)
     assert switched.mask[150, 260] and not switched.mask[150, 40]
+
+
+def test_zoom_in_crops_to_the_model_input_size_by_default():
+    model = DiskOracle()
+    model.input_size = (224, 224)
+    predictor = Predictor(model, "cpu")
+    assert predictor.zoom_in.target_size == (224, 224)
+    predictor.set_image(_image())
+    predictor.predict([(10, 10, True)])
+    assert model.calls[-1][0, 0, 0].item() == pytest.approx(224 * 10 / 150)

@@ -170,6 +170,8 @@ class Predictor:
         self.device = select_device(device)
         self.autocast = autocast_dtype(precision, self.device)
         self.model = model.to(self.device).eval()
+        if zoom_in is not None and zoom_in.target_size is None:
+            zoom_in = dataclasses.replace(zoom_in, target_size=tuple(model.input_size))
         self.zoom_in = zoom_in
         self.with_flip = with_flip
         self.cfr = cfr

@@ -27,9 +27,10 @@ class ZoomInSettings:
 
     Attributes
     ----------
-    target_size : tuple of int
+    target_size : tuple of int or None
         Network input (height, width); the crop is resized to it without keeping the
-        aspect ratio.
+        aspect ratio. None (the default) means the model's own input size, which is 448 x 448
+        for the released models (the official setting).
     expansion_ratio : float
         Factor the object's box is expanded by.
     min_crop_size : int
@@ -40,7 +41,7 @@ class ZoomInSettings:
         Probability above which a pixel counts as object for the box.
     """
 
-    target_size: tuple[int, int] = (448, 448)
+    target_size: tuple[int, int] | None = None
     expansion_ratio: float = 1.4
     min_crop_size: int = 200
     recompute_thresh_iou: float = 0.5
