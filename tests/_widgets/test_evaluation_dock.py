@@ -106,6 +106,7 @@ def test_dock_numbers_equal_the_engine(dock, qtbot, tmp_path):
             k: str(v) for k, v in want.items() if k != "seconds"
         }
     # a row selection moves the viewer to that object's slice
+    assert dock.viewer.dims.current_step[0] != 3
     tab.table.selectRow(len(expected_rows) - 1)  # slice3/label1
     assert dock.viewer.dims.current_step[0] == 3
 
@@ -221,6 +222,11 @@ def test_scoring_tab_equals_engine_scoring(make_napari_viewer, tmp_path):
         path = tab.export_csv(tmp_path / f"{table}.csv", table)
         with open(path, newline="") as handle:
             assert list(csv.DictReader(handle)) == [{k: str(v) for k, v in r.items()} for r in rows]
+    # a per-slice row selection moves the viewer to that slice
+    before = viewer.dims.current_step[0]
+    row = next(i for i, r in enumerate(slice_rows(expected)) if r["slice"] != before)
+    tab.slice_table.selectRow(row)
+    assert viewer.dims.current_step[0] == slice_rows(expected)[row]["slice"] != before
     # same ids: label 2 has no prediction with id 2
     tab.match_combo.setCurrentText("same label id")
     by_id = tab.score()

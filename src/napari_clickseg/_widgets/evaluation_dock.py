@@ -39,7 +39,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_clickseg._widgets.evaluation_layers import LayerCombo
+from napari_clickseg._widgets.evaluation_layers import LayerCombo, go_to_slice
 from napari_clickseg._widgets.evaluation_objects import (
     WINDOWS,
     LayerObjects,
@@ -357,11 +357,7 @@ class EvaluateTab(QWidget):
         layer = next((x for x in self.viewer.layers if x.name == self._layer_name), None)
         if layer is None or meta.get("axis") is None:
             return
-        axis, index = meta["axis"], meta["slice"]
-        point = np.zeros(layer.ndim)
-        point[axis] = index
-        offset = self.viewer.dims.ndim - layer.ndim
-        self.viewer.dims.set_point(offset + axis, layer.data_to_world(point)[axis])
+        go_to_slice(self.viewer, layer, meta["axis"], meta["slice"])
 
     def _ask_export(self) -> None:
         path, _ = QFileDialog.getSaveFileName(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from qtpy.QtWidgets import QComboBox, QWidget
 
-__all__ = ["LayerCombo"]
+__all__ = ["LayerCombo", "go_to_slice"]
 
 
 class LayerCombo(QComboBox):
@@ -81,3 +82,15 @@ class LayerCombo(QComboBox):
             self.setCurrentIndex(names.index(current))
         self.blockSignals(False)
         self.currentIndexChanged.emit(self.currentIndex())
+
+
+def go_to_slice(viewer: Any, layer: Any, axis: int, index: int) -> None:
+    """Move the viewer's slider so that ``layer`` shows its slice ``index`` along ``axis``.
+
+    ``axis`` is an axis of the layer's data; the layer's scale and translation are applied
+    (data -> world), and a layer with fewer dimensions than the viewer fills its last axes.
+    """
+    point = np.zeros(layer.ndim)
+    point[axis] = index
+    offset = viewer.dims.ndim - layer.ndim
+    viewer.dims.set_point(offset + axis, layer.data_to_world(point)[axis])

@@ -23,7 +23,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_clickseg._widgets.evaluation_layers import LayerCombo
+from napari_clickseg._widgets.evaluation_layers import LayerCombo, go_to_slice
 from napari_clickseg._widgets.evaluation_selection import SliceSelection
 from napari_clickseg._widgets.evaluation_table import RowsTable
 from napari_clickseg.engine.scoring import (
@@ -68,6 +68,7 @@ class ScoreTab(QWidget):
         super().__init__(parent)
         self.viewer = viewer
         self.result: ScoringResult | None = None
+        self._scored_layer = ""
         self.predicted_combo = LayerCombo(viewer, Labels)
         self.gt_combo = LayerCombo(viewer, Labels)
         self.match_combo = QComboBox()
@@ -115,6 +116,7 @@ class ScoreTab(QWidget):
         self.score_button.clicked.connect(self.score)
         self.export_objects_button.clicked.connect(lambda: self._ask_export("objects"))
         self.export_slices_button.clicked.connect(lambda: self._ask_export("slices"))
+        self.slice_table.itemSelectionChanged.connect(self._go_to_selected)
         self._on_layers()
 
     def score(self) -> ScoringResult | None:
@@ -140,6 +142,7 @@ class ScoreTab(QWidget):
             self._show(str(error), error=True)
             return None
         self.result = result
+        self._scored_layer = gt.name
         self.summary.setText(scoring_summary(result))
         self.object_table.set_rows(object_rows(result), OBJECT_COLUMNS)
         self.slice_table.set_rows(slice_rows(result), SLICE_COLUMNS)
@@ -161,6 +164,14 @@ class ScoreTab(QWidget):
         gt = self.gt_combo.layer()
         if gt is not None:
             self.selection.set_shape(tuple(gt.data.shape))
+
+    def _go_to_selected(self) -> None:
+        rows = self.slice_table.selectionModel().selectedRows()
+        layer = next((x for x in self.viewer.layers if x.name == self._scored_layer), None)
+        if not rows or layer is None or self.result is None or self.result.axis is None:
+            return
+        index = self.slice_table.row_data(rows[0].row())["slice"]
+        go_to_slice(self.viewer, layer, self.result.axis, index)
 
     def _ask_export(self, table: str) -> None:
         path, _ = QFileDialog.getSaveFileName(
