@@ -187,3 +187,52 @@ def test_propagation_result_scored_with_and_without_seeds():
     assert without.iou == expected.iou and without.dice == expected.dice
     with pytest.raises(ValueError, match="needs the PropagationResult"):
         score_propagation(obj, result.mask, exclude_seeds=True)
+
+
+def _brute_force(pred, truth, t, p):
+    """Per-slice (index, intersection, predicted, truth) of label t against p, the plain way."""
+    rows = []
+    for z in range(truth.shape[0]):
+        a = pred[z] == p if p is not None else np.zeros(truth[z].shape, bool)
+        b = truth[z] == t
+        if a.any() or b.any():
+            rows.append((z, int((a & b).sum()), int(a.sum()), int(b.sum())))
+    return rows
+
+
+@pytest.mark.parametrize("match", ["id", "overlap"])
+@pytest.mark.parametrize("offset", [0, 2**40], ids=["small labels", "huge labels"])
+def test_many_labels_agree_with_a_plain_count(match, offset):
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 6, size=(5, 12, 12)).astype(np.int64)
+    pred = np.where(rng.random(truth.shape) < 0.7, truth, rng.integers(0, 9, size=truth.shape))
+    truth = np.where(truth > 0, truth + offset, 0)
+    pred = np.where(pred > 0, pred + offset, 0)
+    result = score_labels(pred, truth, match=match)
+    assert [o.truth_label for o in result.objects] == [offset + v for v in range(1, 6)]
+    for obj in result.objects:
+        t = obj.truth_label
+        if match == "id":
+            assert obj.predicted_label == t
+        else:  # the predicted label with the largest overlap, the smaller one on ties
+            labels = [offset + v for v in range(1, 9)]
+            overlaps = {p: int(((truth == t) & (pred == p)).sum()) for p in labels}
+            top = max(overlaps.values())
+            assert obj.predicted_label == min(p for p, n in overlaps.items() if n == top)
+        expected = _brute_force(pred, truth, t, obj.predicted_label)
+        got = [(s.index, *vars(s.overlap).values()) for s in obj.slices]
+        assert got == expected
+        assert obj.overlap.intersection == sum(r[1] for r in expected)
+    used = {o.predicted_label for o in result.objects}
+    labels = [offset + v for v in range(1, 9)]
+    assert result.unmatched == tuple(v for v in labels if v not in used and (pred == v).any())
+
+
+def test_boolean_masks_are_label_1():
+    truth = np.zeros((3, 3), bool)
+    truth[0, :2] = True
+    pred = np.zeros((3, 3), bool)
+    pred[0, 1:] = True
+    result = score_labels(pred, truth)
+    assert result.objects[0].name == "label1" and result.objects[0].iou == pytest.approx(1 / 3)
+    assert result.unmatched == ()
