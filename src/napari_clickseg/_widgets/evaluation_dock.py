@@ -231,7 +231,7 @@ class EvaluateTab(QWidget):
         axis, slices, labels = self.selection.selection()
         objects = LayerObjects(
             data,
-            np.asarray(gt.data),
+            np.array(gt.data),  # a copy: painting during a run must not change its truth
             axis=axis,
             slices=slices,
             labels_wanted=labels,
