@@ -54,6 +54,10 @@ def _hand_objects(image, labels, slices, ids=(1, 2)):
     return objects
 
 
+def _broken_model(device):
+    raise RuntimeError("weights file is corrupt")
+
+
 @pytest.fixture
 def dock(make_napari_viewer):
     viewer = make_napari_viewer()
@@ -109,6 +113,11 @@ def test_dock_numbers_equal_the_engine(dock, qtbot, tmp_path):
     assert dock.viewer.dims.current_step[0] != 3
     tab.table.selectRow(len(expected_rows) - 1)  # slice3/label1
     assert dock.viewer.dims.current_step[0] == 3
+    # a new run that fails leaves no stale numbers behind
+    tab.model_choice.add_model("broken model", _broken_model)
+    _run(qtbot, tab)
+    assert tab.result is None and tab.summary.text() == "" and tab.table.rowCount() == 0
+    assert tab.plot.curve == () and not tab.export_button.isEnabled()
 
 
 def test_slices_ids_and_float_image_window(make_napari_viewer, qtbot):
@@ -168,10 +177,7 @@ def test_clear_messages(make_napari_viewer, qtbot):
     assert not tab.run() and "cannot read '1-'" in tab.status.text()
     tab.selection.ids.setText("all")
 
-    def broken(device):
-        raise RuntimeError("weights file is corrupt")
-
-    tab.model_choice.add_model("broken model", broken)
+    tab.model_choice.add_model("broken model", _broken_model)
     _run(qtbot, tab)
     assert "failed to load" in tab.status.text() and "corrupt" in tab.status.text()
     assert tab.result is None and tab.run_button.isEnabled()

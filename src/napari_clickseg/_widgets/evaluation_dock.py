@@ -263,6 +263,7 @@ class EvaluateTab(QWidget):
         self._cancel.clear()
         spec = self.model_choice.spec
         cancel, running = self._cancel, {}
+        self._clear_result()
         self.progress_bar.setRange(0, 0)  # busy while the model loads
         self._napari_progress = progress(total=total, desc="ClickSeg evaluation")
         self._set_running(True)
@@ -340,6 +341,14 @@ class EvaluateTab(QWidget):
             self.metas = metas
             self._show_result(outcome)
         self.run_finished.emit()
+
+    def _clear_result(self) -> None:
+        self.result = None
+        self.metas = {}
+        self.summary.clear()
+        self.plot.clear()
+        self.table.set_rows([], OBJECT_COLUMNS)
+        self.export_button.setEnabled(False)
 
     def _show_result(self, result: EvaluationResult) -> None:
         self.result = result
