@@ -254,3 +254,97 @@ def test_random_walker_is_the_default_and_the_dock_says_so(qtbot, viewer):
     _mouse_click(viewer, (0, 20, 30))
     _wait(qtbot, dock)
     assert _slice_mask(dock, 0)[20, 30]
+
+
+def test_channel_map_feeds_layers_to_r_g_b(qtbot, viewer):
+    dock = _dock(qtbot, viewer)
+    volume = _volume()
+    viewer.add_image(volume // 2, name="t2")
+    viewer.add_image(np.zeros((3, 48, 64)), name="other shape")
+    dock.image_combo.setCurrentText("volume")
+    choices = [dock.channel_map.inputs[0].itemText(i)
+               for i in range(dock.channel_map.inputs[0].count())]
+    assert choices == ["volume", "t2"]  # same-shape image layers only
+    dock.channel_map.map_to(("t2", "volume", "t2"))
+    image = dock.model_input.image(dock._plane(0), 1)
+    assert image[0, 0].tolist() == [volume[1, 0, 0] // 2, volume[1, 0, 0], volume[1, 0, 0] // 2]
+    _mouse_click(viewer, (1, 20, 30))
+    _wait(qtbot, dock)
+    assert _slice_mask(dock, 1)[20, 30]
+
+
+def test_rgb_image_and_2d_clicks(qtbot, viewer):
+    rgb = np.zeros((40, 50, 3), np.uint8)
+    rgb[10:30, 10:30] = (200, 50, 10)
+    viewer.add_image(rgb, name="photo")
+    dock = AnnotationDock(viewer)
+    viewer.window.add_dock_widget(dock)
+    dock.model_choice.add_model("disk", predictor_factory(DiskModel))
+    _wait(qtbot, dock)
+    assert dock.image_layer.name == "photo" and dock.current_layer.data.shape == (40, 50)
+    assert dock.model_input.image(dock._plane(None), 0)[15, 15].tolist() == [200, 50, 10]
+    _mouse_click(viewer, (15, 20))
+    _wait(qtbot, dock)
+    assert np.asarray(dock.current_layer.data)[15, 20]
+    assert dock.clicks.records()[0].key() == (None, 0)
+
+
+def test_gpu_out_of_memory_falls_back_to_cpu(qtbot, viewer):
+    import torch
+
+    calls = []
+
+    def flaky(device):
+        calls.append(device)
+        if len(calls) == 1:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return predictor_factory(DiskModel)(device)
+
+    dock = _dock(qtbot, viewer, model=None)
+    dock.model_choice.add_model("flaky", flaky)
+    _wait(qtbot, dock)
+    assert "CPU" in dock.last_error
+    assert dock.model_choice.spec.device == "cpu" and dock.predictor is not None
+    assert len(calls) == 2
+
+
+def test_model_that_fails_to_load_is_reported(qtbot, viewer, tmp_path):
+    dock = _dock(qtbot, viewer, model=None)
+    bad = tmp_path / "weights.pth"
+    bad.write_bytes(b"not a checkpoint")
+    dock.model_choice.set_checkpoint_path(bad)
+    _wait(qtbot, dock)
+    assert "could not be loaded" in dock.last_error and "weights.pth" in dock.last_error
+    assert dock.predictor is None
+
+
+def test_propagation_can_be_cancelled(qtbot, viewer):
+    dock = _dock(qtbot, viewer)
+    _mouse_click(viewer, (0, 20, 30))
+    _wait(qtbot, dock)
+    dock.propagate("mask+center")
+    assert dock.propagate_button.text() == "Cancel propagation"
+    dock._propagate_or_cancel()  # the button, pressed again
+    _wait(qtbot, dock)
+    assert dock.propagate_button.text() == "Propagate"
+    assert "Propagation" in dock.status.text()
+
+
+def _tiny_simpleclick(device):
+    # Imported here, in the worker, after napari's OpenGL: timm pulls in torchvision and triton.
+    from napari_clickseg.models.registry import build_model
+    from napari_clickseg.models.simpleclick import SimpleClickConfig
+
+    config = SimpleClickConfig(img_size=448, patch_size=16, embed_dim=16, depth=8, num_heads=2,
+                               neck_out_dims=(8, 8, 8, 8), head_channels=8)
+    return build_model(config)
+
+
+def test_a_real_network_loads_and_predicts_in_the_viewer(qtbot, viewer):
+    dock = _dock(qtbot, viewer, model=None)
+    dock.model_choice.add_model("tiny SimpleClick", _tiny_simpleclick)
+    _wait(qtbot, dock, timeout=60000)
+    assert dock.predictor is not None, dock.last_error
+    _mouse_click(viewer, (0, 20, 30))
+    _wait(qtbot, dock, timeout=60000)
+    assert dock.sessions.prediction((0, 0)) is not None, dock.last_error

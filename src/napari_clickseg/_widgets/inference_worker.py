@@ -88,7 +88,8 @@ class JobRunner(QObject):
 
         job = self._queue.pop(0)
         self._running = job
-        worker = create_worker(job.run, _start_thread=False)
+        # Errors reach job.on_error through "errored"; superqt must not re-raise them.
+        worker = create_worker(job.run, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(lambda result, job=job: self._deliver(job, result, None))
         worker.errored.connect(lambda error, job=job: self._deliver(job, None, error))
         worker.finished.connect(self._start_next)

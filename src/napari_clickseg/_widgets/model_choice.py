@@ -8,6 +8,7 @@ the models are imported only there, so napari starts fast.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -374,6 +375,7 @@ def build_predictor(spec: ModelSpec, progress: ProgressCallback | None = None) -
 
         return RandomWalkerPredictor()
 
+    avoid_llvm_clash()
     import torch
 
     from napari_clickseg.engine.device import select_device
@@ -398,6 +400,32 @@ def build_predictor(spec: ModelSpec, progress: ProgressCallback | None = None) -
             f"{spec.label} does not fit in the memory of {device}: choose device 'cpu' "
             "(slower) or a smaller model"
         ) from error
+
+
+def avoid_llvm_clash() -> bool:
+    """Keep triton out of a napari process whose OpenGL already loaded Mesa's LLVM.
+
+    timm imports torchvision, which imports ``torch._dynamo`` and with it triton. When napari
+    draws with Mesa (software rendering, virtual displays, many VMs), Mesa's ``libLLVM`` is
+    already loaded, and loading triton's own LLVM next to it crashes the whole process
+    (segmentation fault, seen with Mesa's LLVM 15 and triton 3). The docks never compile
+    kernels, so in that case triton is marked as absent and torch runs without it.
+
+    Returns
+    -------
+    bool
+        True when triton was blocked.
+    """
+    if "triton" in sys.modules:
+        return False
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:  # not Linux: no Mesa LLVM clash known
+        return False
+    if "libLLVM" not in maps:
+        return False
+    sys.modules["triton"] = None  # type: ignore[assignment] - makes `import triton` fail
+    return True
 
 
 def _load_model(spec: ModelSpec, device: Any, progress: ProgressCallback | None) -> Any:
