@@ -264,3 +264,17 @@ def test_zoom_in_crops_to_the_model_input_size_by_default():
     predictor.set_image(_image())
     predictor.predict([(10, 10, True)])
     assert model.calls[-1][0, 0, 0].item() == pytest.approx(224 * 10 / 150)
+
+
+def test_prediction_from_a_prior_mask_alone():
+    predictor = Predictor(PriorDrift(target=1.0), "cpu", with_flip=False)
+    predictor.set_image(_image(100, 100))
+    with pytest.raises(ValueError, match="non-empty prior mask"):
+        predictor.predict([])
+    prior = np.zeros((100, 100), np.float32)
+    prior[30:60, 30:60] = 1.0
+    predictor.set_prev_mask(prior)
+    prediction = predictor.predict([])
+    # PriorDrift moves the prior halfway to 1: the mask is the prior's box and beyond
+    assert prediction.mask[30:60, 30:60].all()
+    assert predictor.predicts_without_clicks

@@ -502,3 +502,12 @@ def test_the_network_predictor_receives_the_prior_only_in_mask_modes():
     blank = propagate(Predictor(PriorEcho(), "cpu"), _image(obj), seed, settings=without_prior)
     assert blank.written == ()
     assert [f.reason for f in blank.fronts] == [StopReason.EMPTY_SLICES] * 2
+
+
+def test_the_network_predictor_propagates_from_the_mask_alone():
+    obj = _ellipsoid(shape=(8, 48, 48), centre=(4, 24, 24), radii=(20, 12, 12))
+    settings = PropagationSettings(mode="mask", iou_threshold=0.0, slice_range=(2, 6))
+    echoed = propagate(Predictor(PriorEcho(), "cpu"), _image(obj), _seed(obj, 4), settings=settings)
+    assert echoed.written == (2, 3, 5, 6)
+    for z in echoed.written:
+        assert echoed.iou_with_previous[z] > 0.9

@@ -181,6 +181,8 @@ class Predictor:
         self._zoom_probs: np.ndarray | None = None
         self._roi: Roi | None = None
         self.cache_image_encoding = cache_image_encoding
+        #: ``predict([])`` works after a non-empty prior (see :meth:`predict`).
+        self.predicts_without_clicks = True
         self._encoding_key: tuple | None = None
         self._encoding: object = None
 
@@ -275,7 +277,9 @@ class Predictor:
         Parameters
         ----------
         clicks : sequence of Click or (row, col, is_positive)
-            Every click on the object so far, in image pixels, oldest first.
+            Every click on the object so far, in image pixels, oldest first. May be empty
+            after :meth:`set_prev_mask`: the networks then refine the prior mask alone (used
+            by mask-only propagation; the official code always has a click).
 
         Returns
         -------
@@ -284,8 +288,11 @@ class Predictor:
         """
         self._require_image()
         click_list = [Click.from_tuple(c) for c in clicks]
-        if not click_list:
-            raise ValueError("predict needs at least one click")
+        if not click_list and not bool((self._prev > self.threshold).any()):
+            raise ValueError(
+                "predict needs at least one click, or a non-empty prior mask (set_prev_mask) "
+                "to predict from the mask alone"
+            )
         check_clicks_inside(click_list, self.image_shape)
         if not self.cfr.applies_to(len(click_list)):
             return self._forward_pass(click_list, passes=1)

@@ -9,8 +9,8 @@ mode:
 ``center``      one positive click at the previous mask's interior maximum
 ``points``      several interior clicks (:func:`~.propagation_clicks.interior_points`)
 ``mask``        the previous mask as the prior, no click (only for predictors that set
-                ``predicts_without_clicks = True``; the networks' and the random walker's
-                ``predict`` need at least one click)
+                ``predicts_without_clicks = True``: the networks' ``Predictor`` does, the
+                random walker, which needs seeds, does not)
 ``mask+center`` the previous mask as the prior, plus the ``center`` click
 ``mask+points`` the previous mask as the prior, plus the ``points`` clicks
 =============== ====================================================================
