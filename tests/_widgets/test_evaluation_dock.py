@@ -14,7 +14,7 @@ from napari_clickseg._widgets.evaluation_objects import LayerObjects, parse_labe
 from napari_clickseg._widgets.evaluation_scoring import OBJECT_COLUMNS as SCORE_COLUMNS
 from napari_clickseg._widgets.evaluation_scoring import SLICE_COLUMNS, scoring_summary
 from napari_clickseg.data.instances import DatasetError, EvalObject
-from napari_clickseg.data.windowing import window_to_uint8
+from napari_clickseg.data.windowing import window_bounds, window_to_uint8
 from napari_clickseg.engine.baseline import RandomWalkerPredictor
 from napari_clickseg.engine.evaluation import EvaluationSettings, evaluate_dataset
 from napari_clickseg.engine.evaluation_report import result_rows
@@ -123,25 +123,51 @@ def test_dock_numbers_equal_the_engine(dock, qtbot, tmp_path):
 def test_slices_ids_and_float_image_window(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     image, labels = _volume(np.float32)
-    layer = viewer.add_image(image, name="float volume", contrast_limits=(20.0, 230.0))
+    viewer.add_image(image, name="float volume", contrast_limits=(100.0, 120.0))
     viewer.add_labels(labels, name="truth")
     widget = EvaluationDock(viewer)
     viewer.window.add_dock_widget(widget)
     tab = widget.evaluate_tab
     tab.max_clicks.setValue(2)
     tab.full_curve.setChecked(False)
-    assert tab.window_combo.isEnabled()  # float image: a window is needed
     tab.selection.first.setValue(1)
     tab.selection.last.setValue(3)
     tab.selection.ids.setText("2")
     _run(qtbot, tab)
-    windowed = window_to_uint8(image, *layer.contrast_limits)
+    # the model sees the volume windowed once at its 0.5-99.5 percentiles (not the display's
+    # contrast limits), as in the annotation dock
+    windowed = window_to_uint8(image, *window_bounds(image))
     expected = evaluate_dataset(
         RandomWalkerPredictor(),
         _hand_objects(windowed, labels, range(1, 4), ids=(2,)),
         EvaluationSettings(max_clicks=2, full_curve=False),
     )
     assert [o.name for o in tab.result.objects] == ["slice1/label2", "slice2/label2"]
+    assert [o.ious for o in tab.result.objects] == [o.ious for o in expected.objects]
+
+
+def test_three_layers_mapped_to_rgb(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    image, labels = _volume()
+    channels = {"t1": image, "t2": 255 - image, "flair": image // 2}
+    for name, data in channels.items():
+        viewer.add_image(data, name=name)
+    viewer.add_labels(labels, name="truth")
+    widget = EvaluationDock(viewer)
+    viewer.window.add_dock_widget(widget)
+    tab = widget.evaluate_tab
+    tab.image_combo.set_layer("t1")
+    tab.channel_map.map_to(("flair", "t1", "t2"))
+    tab.max_clicks.setValue(2)
+    tab.selection.first.setValue(2)
+    tab.selection.last.setValue(2)
+    _run(qtbot, tab)
+    rgb = np.stack([channels["flair"], channels["t1"], channels["t2"]], axis=-1)
+    objects = _hand_objects(rgb, labels, [2])
+    assert objects[0].image.shape == (40, 40, 3)
+    expected = evaluate_dataset(
+        RandomWalkerPredictor(), objects, EvaluationSettings(max_clicks=2, full_curve=True)
+    )
     assert [o.ious for o in tab.result.objects] == [o.ious for o in expected.objects]
 
 
@@ -286,7 +312,7 @@ def test_layer_objects_pieces_small_objects_and_rgb():
     assert [o.area for o in objects] == [4, 6]
     assert objects[0].image.shape == (6, 8, 3)
     assert [s.name for s in pieces.skipped] == ["slice0/label9/part1"]
-    with pytest.raises(ValueError, match="needs a window"):
-        LayerObjects(rgb.astype(np.float32), labels, rgb=True)
+    with pytest.raises(ValueError, match=r"has shape \(6, 8\) but ground truth"):
+        LayerObjects(rgb, labels[:, :7], rgb=True)
     with pytest.raises(DatasetError, match="none of the labels \\[2\\] in the image"):
         len(LayerObjects(rgb, labels, rgb=True, labels_wanted=[2]))

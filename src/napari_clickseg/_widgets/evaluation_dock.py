@@ -24,7 +24,6 @@ from napari.layers import Image, Labels
 from qtpy.QtCore import QObject, QSize, Qt, Signal
 from qtpy.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
@@ -39,13 +38,9 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from napari_clickseg._widgets.channel_map import ChannelMap
 from napari_clickseg._widgets.evaluation_layers import LayerCombo, go_to_slice
-from napari_clickseg._widgets.evaluation_objects import (
-    WINDOWS,
-    LayerObjects,
-    check_layer_shapes,
-    image_window,
-)
+from napari_clickseg._widgets.evaluation_objects import LayerObjects, check_layer_shapes
 from napari_clickseg._widgets.evaluation_plot import MiouPlot
 from napari_clickseg._widgets.evaluation_run import (
     EvaluationCancelled,
@@ -124,12 +119,7 @@ class EvaluateTab(QWidget):
 
         self.image_combo = LayerCombo(viewer, Image)
         self.gt_combo = LayerCombo(viewer, Labels)
-        self.window_combo = QComboBox()
-        self.window_combo.addItems(list(WINDOWS))
-        self.window_combo.setToolTip(
-            "How a non-8-bit image is mapped to the model's 0..255 input: the layer's contrast "
-            "limits, or 0.5-99.5 percentiles of all (or of the nonzero) voxels of the volume"
-        )
+        self.channel_map = ChannelMap()
         self.model_choice = ModelChoice()
         self.selection = SliceSelection()
         self.split = QCheckBox("split labels into 4-connected pieces")
@@ -179,7 +169,7 @@ class EvaluateTab(QWidget):
     def _lay_out(self) -> None:
         form = QFormLayout()
         form.addRow("Image", self.image_combo)
-        form.addRow("Window", self.window_combo)
+        form.addRow(self.channel_map)
         form.addRow("Ground truth", self.gt_combo)
         form.addRow(self.model_choice)
         form.addRow(self.selection)
@@ -223,22 +213,20 @@ class EvaluateTab(QWidget):
             raise ValueError("No image layer: open an image (or a volume) and choose it.")
         if gt is None:
             raise ValueError("No ground truth: add a Labels layer with the reference objects.")
-        for layer in (image, gt):
+        for layer in (*self.channel_map.layers_used(), gt):
             if layer.multiscale:
                 raise ValueError(f"Layer {layer.name!r} is multiscale; use a single-scale layer.")
-        data = np.asarray(image.data)
-        check_layer_shapes(data.shape, image.rgb, gt.data.shape, (image.name, gt.name))
+        model_input = self.channel_map.model_input()
+        check_layer_shapes(model_input.spatial_shape, gt.data.shape, (image.name, gt.name))
         axis, slices, labels = self.selection.selection()
         objects = LayerObjects(
-            data,
+            model_input,
             np.array(gt.data),  # a copy: painting during a run must not change its truth
             axis=axis,
             slices=slices,
             labels_wanted=labels,
             split_components=self.split.isChecked(),
             min_pixels=self.min_pixels.value(),
-            window=image_window(data, self.window_combo.currentText(), image.contrast_limits),
-            rgb=image.rgb,
             name=f"{image.name} / {gt.name}",
         )
         len(objects)  # scans the labels; raises "no objects to evaluate ..." early
@@ -306,7 +294,7 @@ class EvaluateTab(QWidget):
     # -- reactions -------------------------------------------------------------------------
     def _on_layers(self, *_: Any) -> None:
         image, gt = self.image_combo.layer(), self.gt_combo.layer()
-        self.window_combo.setEnabled(image is not None and image.dtype != np.uint8)
+        self.channel_map.set_layers(image, self.viewer.layers)
         if gt is not None:
             self.selection.set_shape(tuple(gt.data.shape))
 

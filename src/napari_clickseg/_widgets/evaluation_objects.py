@@ -1,20 +1,21 @@
-"""Evaluation objects cut from napari layer data: an image volume and a ground-truth labels volume.
+"""Evaluation objects cut from napari layer data: image volume(s) and a ground-truth labels volume.
 
-No Qt here: the evaluation dock reads its layers' arrays and settings and hands them to
-:class:`LayerObjects`, an evaluation :class:`~napari_clickseg.data.instances.Dataset` like the
-file adapters, so the dock runs exactly the engine's :func:`evaluate_dataset` on it.
+No Qt here: the evaluation dock reads its layers and hands them to :class:`LayerObjects`, an
+evaluation :class:`~napari_clickseg.data.instances.Dataset` like the file adapters, so the dock
+runs exactly the engine's :func:`evaluate_dataset` on it.
 
 Conventions, as napari shows the data:
 
-- A 3D volume is cut into 2D slices along one array ``axis``; a slice keeps the other two axes
-  in their array order (rows = the earlier axis), which is what napari displays when that
-  axis is the slider. A 2D image is one slice (index 0).
+- A 3D volume is cut into 2D slices along one array ``axis``
+  (:meth:`~napari_clickseg.engine.planes.Plane.canonical`: the other two axes keep their array
+  order, rows = the earlier one), which is what napari displays when that axis is the slider.
+  A 2D image is one slice (index 0).
 - An object is one ground-truth label value in one slice (named ``slice<i>/label<v>``), or,
   with ``split_components``, each 4-connected piece of it (``slice<i>/label<v>/part<k>``, the
   ssTEM / ISBI rule). Pieces or labels with fewer than ``min_pixels`` pixels are skipped.
-- The model sees uint8: uint8 layers as they are; other types windowed to 0..255 with
-  :func:`~napari_clickseg.data.windowing.window_to_uint8` using one window for the whole
-  volume (the layer's contrast limits, or volume percentiles as the BraTS / OAI-ZIB adapters).
+- The model sees what the annotation dock gives it for the same layers: the
+  :class:`~napari_clickseg.engine.channel_input.ModelInput` of one grayscale source or of three
+  sources mapped to R, G, B, each windowed to uint8 once per volume.
 """
 
 from __future__ import annotations
@@ -27,23 +28,10 @@ import numpy as np
 
 from napari_clickseg.data._pixels import components_4
 from napari_clickseg.data.instances import Dataset, DatasetError, EvalObject, SkippedObject
-from napari_clickseg.data.windowing import window_bounds, window_to_uint8
+from napari_clickseg.engine.channel_input import ChannelSource, ModelInput
+from napari_clickseg.engine.planes import Plane
 
-__all__ = [
-    "WINDOWS",
-    "LayerObjects",
-    "check_layer_shapes",
-    "image_window",
-    "parse_labels",
-    "slice_stack",
-]
-
-#: How a non-uint8 image becomes uint8: label -> (percentiles, voxels) or None for contrast limits.
-WINDOWS: dict[str, tuple[tuple[float, float], str | None] | None] = {
-    "contrast limits": None,
-    "percentiles 0.5-99.5": ((0.5, 99.5), None),
-    "nonzero percentiles": ((0.5, 99.5), "nonzero"),
-}
+__all__ = ["LayerObjects", "as_model_input", "check_layer_shapes", "parse_labels"]
 
 
 def parse_labels(text: str) -> tuple[int, ...] | None:
@@ -80,16 +68,14 @@ def parse_labels(text: str) -> tuple[int, ...] | None:
 
 
 def check_layer_shapes(
-    image_shape: Sequence[int], rgb: bool, labels_shape: Sequence[int], names: tuple[str, str]
+    spatial_shape: Sequence[int], labels_shape: Sequence[int], names: tuple[str, str]
 ) -> tuple[int, ...]:
     """Check that an image and a labels layer cover the same pixels; return the spatial shape.
 
     Parameters
     ----------
-    image_shape : sequence of int
-        The image data's shape (with a trailing colour axis when ``rgb``).
-    rgb : bool
-        Whether the image is RGB(A).
+    spatial_shape : sequence of int
+        The image's spatial shape (without a colour axis).
     labels_shape : sequence of int
         The labels data's shape.
     names : tuple of str
@@ -100,7 +86,7 @@ def check_layer_shapes(
     ValueError
         If the image is not 2D or 3D, or the shapes differ.
     """
-    spatial = tuple(image_shape[:-1] if rgb else image_shape)
+    spatial = tuple(int(n) for n in spatial_shape)
     if len(spatial) not in (2, 3):
         raise ValueError(
             f"image {names[0]!r} has {len(spatial)} spatial dimensions {spatial}; the evaluation "
@@ -114,46 +100,24 @@ def check_layer_shapes(
     return spatial
 
 
-def slice_stack(volume: np.ndarray, axis: int | None) -> np.ndarray:
-    """The volume as (slices, rows, cols[, colour]) along ``axis``; a 2D image is one slice."""
-    return volume[None] if axis is None else np.moveaxis(volume, axis, 0)
-
-
-def image_window(
-    image: np.ndarray, how: str, contrast_limits: Sequence[float] | None = None
-) -> tuple[float, float] | None:
-    """The (low, high) window mapping a non-uint8 image to uint8, or None for uint8 images.
-
-    Parameters
-    ----------
-    image : numpy.ndarray
-        The whole image or volume.
-    how : str
-        A key of :data:`WINDOWS`.
-    contrast_limits : sequence of float, optional
-        The layer's contrast limits (needed for ``"contrast limits"``).
-    """
-    if np.asarray(image).dtype == np.uint8:
-        return None
-    if how not in WINDOWS:
-        raise ValueError(f"window must be one of {list(WINDOWS)}, got {how!r}")
-    rule = WINDOWS[how]
-    if rule is None:
-        if contrast_limits is None:  # "contrast limits": the layer's display window
-            raise ValueError("the layer's contrast limits are needed for this window")
-        low, high = (float(v) for v in contrast_limits)
-        return low, high
-    percentiles, voxels = rule
-    return window_bounds(np.asarray(image), percentiles, mask=voxels)
+def as_model_input(image: np.ndarray | ModelInput, rgb: bool = False) -> ModelInput:
+    """A :class:`ModelInput` for an array: grayscale, or its first 3 channels with ``rgb``."""
+    if isinstance(image, ModelInput):
+        return image
+    image = np.asarray(image)
+    if rgb:
+        return ModelInput([ChannelSource(image, c, f"channel {c}") for c in range(3)])
+    return ModelInput([ChannelSource(image, None, "image")])
 
 
 class LayerObjects(Dataset):
-    """Evaluation objects from an image and a ground-truth labels array (see the module notes).
+    """Evaluation objects from image data and a ground-truth labels array (see the module notes).
 
     Parameters
     ----------
-    image : numpy.ndarray
-        (Y, X), (Y, X, 3), (Z, Y, X) or (Z, Y, X, 3) (``rgb``), any numeric type.
+    image : ModelInput or numpy.ndarray
+        The model input (from the dock's channel choice), or an array: (Y, X) or (Z, Y, X)
+        grayscale, or with ``rgb`` a trailing colour axis; any numeric type.
     labels : numpy.ndarray
         Integer labels of the image's spatial shape, 0 background.
     axis : int
@@ -166,37 +130,37 @@ class LayerObjects(Dataset):
         One object per 4-connected piece of a label in a slice.
     min_pixels : int
         Objects with fewer pixels are skipped.
-    window : tuple of float, optional
-        (low, high) for non-uint8 images (see :func:`image_window`); required for them.
     rgb : bool
-        Whether the image has a trailing colour axis.
+        For an array ``image``: whether it has a trailing colour axis.
     name : str
         Data set name.
     """
 
     def __init__(
         self,
-        image: np.ndarray,
+        image: np.ndarray | ModelInput,
         labels: np.ndarray,
         axis: int = 0,
         slices: Sequence[int] | None = None,
         labels_wanted: Sequence[int] | None = None,
         split_components: bool = False,
         min_pixels: int = 1,
-        window: tuple[float, float] | None = None,
         rgb: bool = False,
         name: str = "layers",
     ) -> None:
         super().__init__(name)
-        spatial = check_layer_shapes(image.shape, rgb, labels.shape, ("image", "ground truth"))
+        self.model_input = as_model_input(image, rgb)
+        spatial = check_layer_shapes(
+            self.model_input.spatial_shape, labels.shape, ("image", "ground truth")
+        )
         if not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool):
             raise ValueError(f"ground truth must hold integer labels, got type {labels.dtype}")
-        self.axis = None if len(spatial) == 2 else int(axis)
-        if self.axis is not None and self.axis not in (0, 1, 2):
+        if len(spatial) == 3 and (isinstance(axis, bool) or axis not in (0, 1, 2)):
             raise ValueError(f"axis must be 0, 1 or 2 for a 3D volume, got {axis!r}")
-        self._image = slice_stack(image, self.axis)
-        self._labels = slice_stack(labels, self.axis)
-        count = self._labels.shape[0]
+        self.axis = None if len(spatial) == 2 else int(axis)
+        self.plane = Plane.canonical(len(spatial), self.axis)
+        self._labels = labels
+        count = self.plane.slice_count(spatial)
         self.slices = tuple(range(count)) if slices is None else tuple(int(s) for s in slices)
         bad = [s for s in self.slices if not 0 <= s < count]
         if bad or not self.slices:
@@ -207,16 +171,13 @@ class LayerObjects(Dataset):
         self.labels_wanted = None if labels_wanted is None else tuple(int(v) for v in labels_wanted)
         self.split_components = bool(split_components)
         self.min_pixels = int(min_pixels)
-        if image.dtype != np.uint8 and window is None:
-            raise ValueError(f"a {image.dtype} image needs a window (low, high) to become uint8")
-        self.window = window
 
     # -- Dataset ---------------------------------------------------------------------------
     def _sources(self) -> Sequence[int]:
         return self.slices
 
     def _pieces(self, index: int) -> Iterator[tuple[str, np.ndarray, dict] | SkippedObject]:
-        plane = np.asarray(self._labels[index])
+        plane = np.asarray(self.plane.take(self._labels, index))
         values = [int(v) for v in np.unique(plane) if v != 0]
         if self.labels_wanted is not None:
             values = [v for v in values if v in self.labels_wanted]
@@ -256,10 +217,7 @@ class LayerObjects(Dataset):
             )
 
     def _slice_image(self, index: int) -> np.ndarray:
-        plane = np.asarray(self._image[index])
-        if self.window is not None:
-            plane = window_to_uint8(plane, *self.window)
-        image = np.ascontiguousarray(plane)
+        image = self.model_input.image(self.plane, index)
         image.flags.writeable = False
         return image
 
@@ -287,5 +245,5 @@ class LayerObjects(Dataset):
             "labels": self.labels_wanted,
             "split_components": self.split_components,
             "min_pixels": self.min_pixels,
-            "window": self.window,
+            "inputs": [source.name for source in self.model_input.sources],
         }
