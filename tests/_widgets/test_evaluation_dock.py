@@ -316,3 +316,40 @@ def test_layer_objects_pieces_small_objects_and_rgb():
         LayerObjects(rgb, labels[:, :7], rgb=True)
     with pytest.raises(DatasetError, match="none of the labels \\[2\\] in the image"):
         len(LayerObjects(rgb, labels, rgb=True, labels_wanted=[2]))
+
+
+def test_network_model_numbers_equal_the_engine(tiny_model, dock, qtbot):
+    """A (tiny, untrained) SimpleClick through the model chooser: the dock is the engine."""
+    # tiny_model comes first: building it imports timm (and triton) before napari's OpenGL,
+    # which would crash under Mesa (see model_choice.avoid_llvm_clash for the dock's own path)
+    from napari_clickseg.engine.predictor import Predictor
+
+    tab = dock.evaluate_tab
+    tab.model_choice.add_model("tiny SimpleClick", lambda device: tiny_model)
+    tab.model_choice.set_device("cpu")
+    tab.max_clicks.setValue(2)
+    tab.selection.first.setValue(0)
+    tab.selection.last.setValue(0)
+    _run(qtbot, tab)
+    image, labels = _volume()
+    expected = evaluate_dataset(
+        Predictor(tiny_model, "cpu"),
+        _hand_objects(image, labels, [0]),
+        EvaluationSettings(max_clicks=2, full_curve=True),
+    )
+    assert tab.result is not None, tab.status.text()
+    assert [o.ious for o in tab.result.objects] == [o.ious for o in expected.objects]
+    assert tab.result.summary == expected.summary
+
+
+def test_opening_the_dock_module_does_not_import_torch():
+    """napari imports the widget module when the dock opens; torch waits for the first run."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, napari_clickseg._widgets.evaluation_dock; "
+        "print(sorted(m for m in ('torch', 'timm') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from napari.layers import Image, Labels
@@ -42,17 +42,13 @@ from napari_clickseg._widgets.channel_map import ChannelMap
 from napari_clickseg._widgets.evaluation_layers import LayerCombo, go_to_slice
 from napari_clickseg._widgets.evaluation_objects import LayerObjects, check_layer_shapes
 from napari_clickseg._widgets.evaluation_plot import MiouPlot
-from napari_clickseg._widgets.evaluation_run import (
-    EvaluationCancelled,
-    EvaluationFailed,
-    run_evaluation,
-)
 from napari_clickseg._widgets.evaluation_scoring import ScoreTab
 from napari_clickseg._widgets.evaluation_selection import SliceSelection
 from napari_clickseg._widgets.evaluation_table import RowsTable
 from napari_clickseg._widgets.model_choice import ModelChoice, build_predictor
-from napari_clickseg.engine.evaluation import EvaluationResult, EvaluationSettings
-from napari_clickseg.engine.evaluation_report import result_rows, write_csv
+
+if TYPE_CHECKING:  # the engine's evaluation imports torch: only when a run starts
+    from napari_clickseg.engine.evaluation import EvaluationResult, EvaluationSettings
 
 __all__ = ["EvaluateTab", "EvaluationDock", "summary_text"]
 
@@ -193,6 +189,8 @@ class EvaluateTab(QWidget):
     # -- public API ------------------------------------------------------------------------
     def settings(self) -> EvaluationSettings:
         """The protocol parameters the form describes."""
+        from napari_clickseg.engine.evaluation import EvaluationSettings
+
         return EvaluationSettings(
             max_clicks=self.max_clicks.value(),
             target_iou=round(self.target_iou.value(), 4),
@@ -245,6 +243,8 @@ class EvaluateTab(QWidget):
         from napari.qt.threading import create_worker
         from napari.utils import progress
 
+        from napari_clickseg._widgets.evaluation_run import run_evaluation
+
         total = len(objects)
         self._skipped = len(objects.skipped)
         self._layer_name = self.gt_combo.currentText()
@@ -287,6 +287,8 @@ class EvaluateTab(QWidget):
 
     def export_csv(self, path: str | Path) -> Path:
         """Write the per-object CSV of the last result (atomically) and return its path."""
+        from napari_clickseg.engine.evaluation_report import write_csv
+
         if self.result is None:
             raise ValueError("No result to export yet: run an evaluation first.")
         return write_csv(self.result, path)
@@ -310,6 +312,8 @@ class EvaluateTab(QWidget):
         self._outcome = returned
 
     def _on_finished(self) -> None:
+        from napari_clickseg._widgets.evaluation_run import EvaluationCancelled, EvaluationFailed
+
         # A worker napari asked to quit finishes without returning anything.
         done = max(self.progress_bar.value(), 0)
         outcome, metas = self._outcome or (EvaluationCancelled(done), {})
@@ -339,6 +343,8 @@ class EvaluateTab(QWidget):
         self.export_button.setEnabled(False)
 
     def _show_result(self, result: EvaluationResult) -> None:
+        from napari_clickseg.engine.evaluation_report import result_rows
+
         self.result = result
         self.summary.setText(summary_text(result, self._skipped))
         self.plot.show_curve(result.summary.miou)
