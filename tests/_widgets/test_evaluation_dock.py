@@ -5,6 +5,7 @@ Run under a virtual display:
 """
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -353,3 +354,26 @@ def test_opening_the_dock_module_does_not_import_torch():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+ISBI = Path(__file__).resolve().parents[3] / "shared" / "data" / "isbi2012_em"
+
+
+@pytest.mark.skipif(not ISBI.is_dir(), reason="real ISBI 2012 data not present")
+def test_real_isbi_objects_equal_the_cli_adapter():
+    """Layers as napari opens the ISBI PNG folders give the CLI adapter's objects and numbers."""
+    from napari_clickseg._reader import read_png_folder
+    from napari_clickseg.data.registry import open_dataset
+
+    ((image, _, _),) = read_png_folder(ISBI / "image")
+    ((label, _, kind),) = read_png_folder(ISBI / "label")
+    assert kind == "labels"  # 255 inside cells, 0 on membranes
+    ours = LayerObjects(image, label, slices=[20], split_components=True).limit(3)
+    cli = open_dataset(f"isbi:{ISBI}", slices=[20]).limit(3)
+    for a, b in zip(ours, cli, strict=True):
+        np.testing.assert_array_equal(a.gt, b.gt)
+        np.testing.assert_array_equal(a.image[..., 0], b.image)
+    settings = EvaluationSettings(max_clicks=2, full_curve=True)
+    mine = evaluate_dataset(RandomWalkerPredictor(), ours, settings)
+    theirs = evaluate_dataset(RandomWalkerPredictor(), cli, settings)
+    assert [o.ious for o in mine.objects] == [o.ious for o in theirs.objects]
