@@ -23,10 +23,12 @@ in adaptive mode stops once at most 20 pixels change at the threshold.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Generator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -126,6 +128,56 @@ class PredictorState:
     prev_probs: np.ndarray
     roi: Roi | None
     zoom_probs: np.ndarray = field(repr=False)
+
+
+@dataclass
+class ModelRequest:
+    """One network call a prediction needs (see :meth:`Predictor.predict_steps`).
+
+    Attributes
+    ----------
+    image : torch.Tensor
+        (b, 3, h, w) network input in [0, 1] (b = 2 with flip: the crop and its mirror).
+    prev_mask : torch.Tensor
+        (b, 1, h, w) previous probabilities.
+    clicks : list of list of (row, col, is_positive)
+        Clicks of each batch item in network-input pixels.
+    encoding_key : tuple or None
+        Identifies the input crop for the image-encoding cache.
+    """
+
+    image: torch.Tensor
+    prev_mask: torch.Tensor
+    clicks: list[list[tuple[float, float, bool]]]
+    encoding_key: tuple | None = None
+
+
+def drive_steps(
+    steps: Generator[ModelRequest, ModelOutput, Any],
+    run_request: Callable[[ModelRequest], ModelOutput] | None,
+) -> Any:
+    """Run a generator of network requests to its end, one request at a time.
+
+    Parameters
+    ----------
+    steps : generator
+        Yields :class:`ModelRequest` objects, receives their outputs, returns a result.
+    run_request : callable or None
+        Answers one request (``Predictor.run_request``); None for generators that never yield.
+
+    Returns
+    -------
+    object
+        The generator's return value.
+    """
+    try:
+        request = next(steps)
+        while True:
+            if run_request is None:
+                raise TypeError("a generator asked for a network call but no model runs here")
+            request = steps.send(run_request(request))
+    except StopIteration as finished:
+        return finished.value
 
 
 class Predictor:
@@ -286,6 +338,24 @@ class Predictor:
         Prediction
             The new probability map; it also becomes the prior of the next call.
         """
+        return self.run_steps(self.predict_steps(clicks))
+
+    def predict_steps(
+        self, clicks: Sequence[Click | tuple[float, float, bool]]
+    ) -> Generator[ModelRequest, ModelOutput, Prediction]:
+        """:meth:`predict` as a generator that hands out its network calls.
+
+        It yields a :class:`ModelRequest` for every forward pass, expects the
+        :class:`~napari_clickseg.models.interface.ModelOutput` for it back through
+        ``send``, and returns the :class:`Prediction`. :meth:`run_steps` drives it with
+        this predictor's model; :mod:`napari_clickseg.engine.batching` drives many at once,
+        one batched forward pass for all of them.
+
+        Parameters
+        ----------
+        clicks : sequence of Click or (row, col, is_positive)
+            As for :meth:`predict`.
+        """
         self._require_image()
         click_list = [Click.from_tuple(c) for c in clicks]
         if not click_list and not bool((self._prev > self.threshold).any()):
@@ -294,11 +364,35 @@ class Predictor:
                 "to predict from the mask alone"
             )
         check_clicks_inside(click_list, self.image_shape)
+        return (yield from self._predict_steps(click_list))
+
+    def run_steps(self, steps: Generator[ModelRequest, ModelOutput, Prediction]) -> Prediction:
+        """Drive a :meth:`predict_steps` generator with this predictor's model."""
+        return drive_steps(steps, self.run_request)
+
+    def run_request(self, request: ModelRequest) -> ModelOutput:
+        """One network call for a request of :meth:`predict_steps`."""
+        points_dtype = torch.float32 if self.device.type == "mps" else torch.float64
+        points = points_tensor(request.clicks, device=self.device, dtype=points_dtype)
+        return self.run_model(
+            request.image, request.prev_mask, points, encoding_key=request.encoding_key
+        )
+
+    def spawn(self) -> Predictor:
+        """A predictor with the same model and settings and no image (shares the weights)."""
+        twin = copy.copy(self)
+        twin._image = twin._prev = twin._zoom_probs = twin._roi = None
+        twin._encoding_key, twin._encoding = None, None
+        return twin
+
+    def _predict_steps(
+        self, click_list: list[Click]
+    ) -> Generator[ModelRequest, ModelOutput, Prediction]:
         if not self.cfr.applies_to(len(click_list)):
-            return self._forward_pass(click_list, passes=1)
+            return (yield from self._pass_steps(click_list, passes=1))
         previous = None
         for index in range(self.cfr.steps + 1):
-            prediction = self._forward_pass(click_list, passes=index + 1)
+            prediction = yield from self._pass_steps(click_list, passes=index + 1)
             if self.cfr.adaptive and previous is not None:
                 changed = np.count_nonzero(
                     (prediction.probs > CFR_ADAPTIVE_THRESHOLD)
@@ -378,7 +472,9 @@ class Predictor:
         scores = output.scores.float() if output.scores is not None else None
         return ModelOutput(logits=output.logits.float(), scores=scores)
 
-    def _forward_pass(self, clicks: list[Click], passes: int) -> Prediction:
+    def _pass_steps(
+        self, clicks: list[Click], passes: int
+    ) -> Generator[ModelRequest, ModelOutput, Prediction]:
         height, width = self.image_shape
         net_input = torch.cat([self._image, self._prev], dim=1)
         net_clicks = [(c.row, c.col, c.is_positive) for c in clicks]
@@ -392,10 +488,12 @@ class Predictor:
             crop_width = net_input.shape[3]
             batch = torch.cat([net_input, torch.flip(net_input, dims=[3])], dim=0)
             batch_clicks.append([(r, crop_width - c - 1, p) for r, c, p in net_clicks])
-        points_dtype = torch.float32 if self.device.type == "mps" else torch.float64
-        points = points_tensor(batch_clicks, device=self.device, dtype=points_dtype)
-        key = (roi, tuple(batch.shape))
-        output = self.run_model(batch[:, :3], batch[:, 3:], points, encoding_key=key)
+        output = yield ModelRequest(
+            image=batch[:, :3],
+            prev_mask=batch[:, 3:],
+            clicks=batch_clicks,
+            encoding_key=(roi, tuple(batch.shape)),
+        )
         logits, scores = output.logits, output.scores
         if self.with_flip:
             logits, scores = _average_flipped(output)
