@@ -195,6 +195,49 @@ def run_oracle(predictor, recorder, image, gt, evaluation):
     return clicks, steps, candidates
 
 
+def run_matching_cycle(predictor_cls) -> dict[str, np.ndarray]:
+    """``flipped_mask_match`` alone on made-up candidates whose flipped pass is a 3-cycle.
+
+    Flipped candidate j is the mirror image of plain candidate ``CYCLE[j]`` (plus noise), so the
+    Hungarian assignment is not its own inverse and the official pairing of flipped candidate i
+    with plain ``perm[i]`` (not the match of i) shows; the model fixtures only give swaps.
+    """
+    cycle = [1, 2, 0, 3, 4, 5, 6]
+    g = torch.Generator().manual_seed(7)
+    k, h, w = 7, 24, 32
+    yy, xx = torch.meshgrid(torch.arange(float(h)), torch.arange(float(w)), indexing="ij")
+    plain = torch.stack(
+        [
+            6.0 * (((yy - 3 - 3 * i) ** 2 / 9 + (xx - 3 - 4 * i) ** 2 / 25) < 1).float()
+            - 3.0
+            + 0.3 * torch.randn(h, w, generator=g)
+            for i in range(k)
+        ]
+    )
+    mirrored = torch.stack([torch.flip(plain[j], dims=[1]) for j in cycle])
+    logits = torch.stack([plain, mirrored + 0.1 * torch.randn(k, h, w, generator=g)])
+    values = {}
+    for name in ("class", "rank", "onehot"):
+        first = torch.rand(k, generator=g)
+        values[name] = torch.stack([first, first[cycle] + 0.01 * torch.rand(k, generator=g)])
+    predictor = predictor_cls(None, "cpu", with_flip=True)
+    recorder = Recorder(predictor)
+    args = (values["class"], logits, values["rank"], values["onehot"])
+    _, merged = predictor.flipped_mask_match(*args, max_score=False)
+    _, picked = predictor.flipped_mask_match(*args, max_score=True)
+    pick = [i for i in range(k) if torch.equal(merged[0, i], picked[0, 0])]
+    assert len(pick) == 1
+    return {
+        "cycle_logits": logits.numpy(),
+        "cycle_class": values["class"].numpy(),
+        "cycle_rank": values["rank"].numpy(),
+        "cycle_onehot": values["onehot"].numpy(),
+        "cycle_perm": recorder.perm.numpy().copy(),
+        "cycle_merged_logits": merged[0].numpy(),
+        "cycle_pick": np.array(pick[0]),
+    }
+
+
 def pack(prefix: str, clicks, steps) -> dict[str, np.ndarray]:
     rows = [(int(c.coords[0]), int(c.coords[1]), int(bool(c.is_positive))) for c in clicks]
     return {
@@ -276,6 +319,8 @@ def main() -> None:
                         f" pick {step['pick']} (margin {step['pick_margin']:.4f}) rank gap"
                         f" {step['rank_gap']:.2e} cost gap {step['cost_gap']:.4f}"
                     )
+            result.update(run_matching_cycle(BasePredictor))
+            print("cycle perm", result["cycle_perm"].tolist(), "pick", int(result["cycle_pick"]))
         finally:
             os.chdir(cwd)
     result = {k: (v.astype(np.float32) if v.dtype == np.float64 else v) for k, v in result.items()}

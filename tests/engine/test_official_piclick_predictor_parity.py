@@ -9,17 +9,23 @@ differ, click after click on a 300 x 400 image, in two modes:
 - ``oracle``: the official evaluation's choice of the candidate of highest IoU with the ground
   truth, fed back as the next prior and ZoomIn mask.
 
-The same clicks are replayed here through :class:`Predictor` with its defaults.
+The same clicks are replayed here through :class:`Predictor` with its defaults. A last case
+runs the official ``flipped_mask_match`` alone on made-up candidates whose matching is a 3-cycle
+(the model runs only give swaps), where pairing flipped candidate i with plain ``perm[i]``
+differs from pairing it with its match.
 """
 
 import numpy as np
 import pytest
+import torch
 
 from conftest import FIXTURES
 from napari_clickseg.engine import predictor as predictor_module
+from napari_clickseg.engine.candidate_matching import match_flipped_candidates
 from napari_clickseg.engine.evaluation import _oracle_pick
-from napari_clickseg.engine.predictor import DEFAULT_THRESHOLD, Predictor
+from napari_clickseg.engine.predictor import DEFAULT_THRESHOLD, Predictor, _average_flipped
 from napari_clickseg.models.checkpoints import load_model
+from napari_clickseg.models.interface import ModelOutput
 
 pytestmark = pytest.mark.slow
 
@@ -124,3 +130,20 @@ def test_fixture_exercises_matching_zoom_in_and_both_selections(data):
     assert data["maxscore_pick_margin"].min() > 1e-2
     assert data["oracle_iou_margin"].min() > 1e-2
     assert not np.array_equal(data["maxscore_selected"], data["oracle_selected"])
+
+
+def test_pairing_reproduces_official_quirk_when_the_matching_is_a_cycle(data):
+    # flipped_mask_match alone on made-up candidates: flipped candidate j mirrors plain
+    # candidate [1, 2, 0, 3, 4, 5, 6][j], so the assignment is a 3-cycle (not its own inverse)
+    logits = torch.from_numpy(data["cycle_logits"])
+    classes = torch.from_numpy(data["cycle_class"])
+    scores = 6 * torch.from_numpy(data["cycle_rank"]) + torch.from_numpy(data["cycle_onehot"])
+    output = ModelOutput(logits=logits, scores=scores, match_features=classes)
+    perm = match_flipped_candidates(
+        logits[0], torch.flip(logits[1], dims=[2]), classes[0], classes[1]
+    )
+    np.testing.assert_array_equal(perm, data["cycle_perm"])
+    assert not np.array_equal(perm[perm], np.arange(len(perm)))
+    merged, merged_scores = _average_flipped(output)
+    np.testing.assert_allclose(merged[0].numpy(), data["cycle_merged_logits"], rtol=0, atol=1e-6)
+    assert int(torch.argmax(merged_scores[0])) == int(data["cycle_pick"])
