@@ -348,3 +348,33 @@ def test_a_real_network_loads_and_predicts_in_the_viewer(qtbot, viewer):
     _mouse_click(viewer, (0, 20, 30))
     _wait(qtbot, dock, timeout=60000)
     assert dock.sessions.prediction((0, 0)) is not None, dock.last_error
+
+
+def test_a_click_through_the_real_canvas(qtbot, viewer):
+    """Mouse events sent to the vispy canvas go through napari's own event processing."""
+    dock = _dock(qtbot, viewer)
+    viewer.dims.set_current_step(0, 3)
+    viewer.reset_view()
+    canvas = viewer.window._qt_viewer.canvas._scene_canvas
+    centre = (canvas.size[0] / 2, canvas.size[1] / 2)
+    canvas.events.mouse_press(pos=centre, button=1, modifiers=())
+    canvas.events.mouse_release(pos=centre, button=1, modifiers=())
+    _wait(qtbot, dock)
+    (record,) = dock.clicks.records()
+    assert record.positive and record.key() == (0, 3)
+    # the click is where napari's cursor says the mouse was, in image pixels
+    np.testing.assert_allclose(record.point, dock.image_layer.world_to_data(viewer.cursor.position))
+    row, col = record.point[1:]
+    assert 0 <= row < SHAPE[1] and 0 <= col < SHAPE[2]
+    assert _slice_mask(dock, 3)[round(row), round(col)]
+
+
+def test_a_deleted_dock_layer_is_made_again_and_clicks_survive(qtbot, viewer):
+    dock = _dock(qtbot, viewer)
+    _mouse_click(viewer, (0, 20, 30))
+    _wait(qtbot, dock)
+    viewer.layers.remove(dock.current_layer)
+    _wait(qtbot, dock)
+    assert dock.current_layer in viewer.layers
+    assert len(dock.clicks.records()) == 1
+    assert _slice_mask(dock, 0)[20, 30]  # recomputed from the clicks

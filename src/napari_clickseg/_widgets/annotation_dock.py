@@ -86,6 +86,7 @@ class AnnotationDock(QWidget):
         self.click_mode = True
         self.committed_prompts: dict[int, list[ClickRecord]] = {}
         self.last_error = ""
+        self._attaching = False
         self._generation = 0
         self._submitted: dict[SliceKey, tuple] = {}
         self._candidates: dict[SliceKey, tuple[int, int, Any]] = {}
@@ -245,6 +246,8 @@ class AnnotationDock(QWidget):
         return [layer for layer in self.viewer.layers if type(layer).__name__ == "Image"]
 
     def _refresh_image_choices(self, *_: Any) -> None:
+        if self._attaching:
+            return  # our own layers being added
         names = [layer.name for layer in self._image_layers()]
         current = self.image_combo.currentText() or self._preferred_image_name()
         self.image_combo.blockSignals(True)
@@ -254,6 +257,11 @@ class AnnotationDock(QWidget):
             self.image_combo.setCurrentText(current)
         self.image_combo.blockSignals(False)
         chosen = self.image_combo.currentText()
+        if self.image_layer is not None and self._own_layer_deleted():
+            # One of the dock's layers was deleted: make it anew, keep what still exists.
+            layer = self.image_layer
+            self._detach_image()
+            self._attach(layer)
         if self.image_layer is None or self.image_layer.name != chosen:
             self._on_image_choice()
         elif self.image_layer is not None:
@@ -275,13 +283,31 @@ class AnnotationDock(QWidget):
         if layer is self.image_layer:
             return
         self._detach_image()
-        if layer is None:
-            return
+        if layer is not None:
+            self._attach(layer)
+
+    def _own_layer_deleted(self) -> bool:
+        own = [self.current_layer, self.committed_layer]
+        if self.clicks is not None:
+            own += [self.clicks.positive, self.clicks.negative]
+        return any(layer is None or layer not in self.viewer.layers for layer in own)
+
+    def _attach(self, layer: Any) -> None:
         try:
             check_annotatable(layer)
         except GeometryError as error:
             self._say(str(error), "warning")
             return
+        self._attaching = True
+        try:
+            self._attach_layers(layer)
+        finally:
+            self._attaching = False
+        self._on_channels_changed()
+        self._on_view_changed()
+        self._say(f"Annotating {layer.name!r}: left click = object, right click = background.")
+
+    def _attach_layers(self, layer: Any) -> None:
         self.image_layer = layer
         self.channel_map.set_layers(layer, self.viewer.layers)
         # Labels first, so that the click layers are drawn on top of the masks.
@@ -289,9 +315,6 @@ class AnnotationDock(QWidget):
         self.current_layer = self._labels_layer(CURRENT_NAME, np.uint8, opacity=0.5)
         self.clicks = ClickLayers(self.viewer, layer, self._on_clicks_changed)
         self.viewer.layers.selection.active = layer
-        self._on_channels_changed()
-        self._on_view_changed()
-        self._say(f"Annotating {layer.name!r}: left click = object, right click = background.")
 
     def _detach_image(self) -> None:
         if self.clicks is not None:
