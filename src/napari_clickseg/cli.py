@@ -291,7 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         metavar="KIND:PATH",
         help="data set: brats:, oai_zib:, sstem:, isbi:, folder: or slices: followed by a "
-        "path, or a path alone (layout detected); repeatable",
+        "path, a path alone (layout detected), or synthetic:em_cells / em_mitochondria / "
+        "brain / knee (seeded generators; --data-option seed=N); repeatable",
     )
     evaluate.add_argument(
         "--data-option",

@@ -18,6 +18,7 @@ from napari_clickseg.data.instances import Dataset, DatasetError
 from napari_clickseg.data.isbi import IsbiEmDataset
 from napari_clickseg.data.oai_zib import OaiZibDataset
 from napari_clickseg.data.sstem import SsTemDataset
+from napari_clickseg.data.synthetic_dataset import SyntheticDataset
 
 __all__ = ["DATASET_KINDS", "detect_kind", "open_dataset"]
 
@@ -29,6 +30,7 @@ DATASET_KINDS: dict[str, str] = {
     "isbi": "ISBI 2012 EM: image/N.png + label/N.png, or train-volume.tif + train-labels.tif",
     "folder": "image/mask folder: data_GT/ + boundary_GT/ (GrabCut) or images/ + masks/",
     "slices": "official 2D medical slices: image/ + annotation/ (BraTS) or annotations/ (OAI-ZIB)",
+    "synthetic": "seeded generators, not a path: synthetic:em_cells, em_mitochondria, brain, knee",
 }
 
 _ADAPTERS: dict[str, Callable[..., Dataset]] = {
@@ -38,8 +40,10 @@ _ADAPTERS: dict[str, Callable[..., Dataset]] = {
     "isbi": IsbiEmDataset,
     "folder": ImageMaskFolder,
     "slices": OfficialSlicesDataset,
+    "synthetic": SyntheticDataset,
 }
 
+# synthetic data sets have no folder, so no detector
 _DETECTORS: dict[str, Callable[[Path], bool]] = {
     "brats": BratsDataset.matches,
     "oai_zib": OaiZibDataset.matches,

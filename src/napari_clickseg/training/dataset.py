@@ -5,8 +5,9 @@ Objects come from two kinds of source (:class:`~napari_clickseg.training.config.
 - any folder :func:`~napari_clickseg.data.registry.open_dataset` opens (``"isbi:/data/isbi"``,
   ``"brats:..."``, ``"folder:..."``, ...): the adapters' objects, already windowed to uint8,
   grouped back into their images (objects of one image share its array);
-- ``"synthetic:<kind>"``: the seeded generators of :mod:`napari_clickseg.data.synthetic`, one
-  training image per slice (``em_cells``, ``em_mitochondria``, ``brain``, ``knee``).
+- ``"synthetic:<kind>"``: the seeded generators, through the same registry
+  (:class:`~napari_clickseg.data.synthetic_dataset.SyntheticDataset`), one training image per
+  slice (``em_cells``, ``em_mitochondria``, ``brain``, ``knee``).
 
 Hold-out rules keep objects out of training. A rule is ``"<kind>:<field>=<values>"``: ``kind``
 is a data set kind (``isbi``, ``brats``, ..., ``synthetic``) or ``*``; ``field`` is ``name``
@@ -43,7 +44,6 @@ from napari_clickseg.training.augment import (
 from napari_clickseg.training.click_sampler import MultiPointSampler
 
 __all__ = [
-    "SYNTHETIC_KINDS",
     "ClickTrainDataset",
     "HoldoutRule",
     "TrainImage",
@@ -54,7 +54,6 @@ __all__ = [
     "parse_holdout_rule",
 ]
 
-SYNTHETIC_KINDS = ("em_cells", "em_mitochondria", "brain", "knee")
 
 
 # ------------------------------------------------------------------------------------------
@@ -147,7 +146,7 @@ def _source_kind(spec: str) -> tuple[str, str]:
     from napari_clickseg.data.registry import DATASET_KINDS, detect_kind
 
     kind, sep, rest = spec.partition(":")
-    if sep and (kind in DATASET_KINDS or kind == "synthetic"):
+    if sep and kind in DATASET_KINDS:
         return kind, rest
     return detect_kind(spec), spec
 
@@ -171,11 +170,9 @@ def load_eval_objects(spec: str, options: dict[str, Any] | None = None) -> tuple
     """
     from napari_clickseg.data.registry import open_dataset
 
-    options = dict(options or {})
     kind, rest = _source_kind(spec)
-    if kind == "synthetic":
-        return kind, list(_synthetic_objects(rest, **options))
-    return kind, list(open_dataset(f"{kind}:{rest}", **options))
+    # iter(): one pass over the sources (list(dataset) would first count the objects)
+    return kind, list(iter(open_dataset(f"{kind}:{rest}", **dict(options or {}))))
 
 
 def load_train_images(
@@ -225,85 +222,6 @@ def load_train_images(
         if progress is not None:
             progress(done, len(sources))
     return images, excluded
-
-
-# ------------------------------------------------------------------------------------------
-# synthetic sources
-
-
-@dataclass(frozen=True, eq=False)
-class _SyntheticObject:
-    name: str
-    image: np.ndarray
-    gt: np.ndarray
-    source: str
-    meta: dict[str, Any]
-
-
-def _synthetic_objects(
-    kind: str,
-    seed: int = 0,
-    volumes: int = 1,
-    shape: Sequence[int] | None = None,
-    slice_step: int = 1,
-    min_area: int = 20,
-    **options: Any,
-) -> Iterable[_SyntheticObject]:
-    """Objects of seeded synthetic volumes, one image per slice (``slice_step`` apart)."""
-    from napari_clickseg.data import synthetic
-    from napari_clickseg.data.windowing import window_to_uint8
-
-    if kind not in SYNTHETIC_KINDS:
-        raise ValueError(
-            f"unknown synthetic kind {kind!r}; known: {', '.join(SYNTHETIC_KINDS)} "
-            "(e.g. spec = 'synthetic:em_cells')"
-        )
-    if slice_step < 1 or volumes < 1:
-        raise ValueError(
-            f"synthetic: volumes and slice_step must be >= 1, got {volumes}, {slice_step}"
-        )
-    for volume in range(volumes):
-        volume_seed = seed + volume
-        if kind.startswith("em_"):
-            args = {} if shape is None else {"shape": tuple(shape[-2:]), "n_slices": shape[0]}
-            stack, cells, mito = synthetic.make_em_stack(seed=volume_seed, **args, **options)
-            labels, targets = (cells, None) if kind == "em_cells" else (mito, None)
-            image = stack
-        elif kind == "brain":
-            raw, seg = synthetic.make_brain_mri(
-                **({} if shape is None else {"shape": tuple(shape)}), seed=volume_seed
-            )
-            modality = options.pop("modality", "flair")
-            index = {"t1": 0, "t1ce": 1, "t2": 2, "flair": 3}[modality]
-            image = window_to_uint8(raw[index], mask=raw[index] > 0.05)
-            labels = seg
-            wanted = options.pop("targets", ["whole", "core", "enhancing"])
-            compartments = {"whole": (1, 2, 4), "core": (1, 4), "enhancing": (4,)}
-            targets = {name: compartments[name] for name in wanted}
-        else:
-            raw, labels = synthetic.make_knee_mri(
-                **({} if shape is None else {"shape": tuple(shape)}), seed=volume_seed
-            )
-            image = window_to_uint8(raw)
-            targets = {"femoral": (1,), "tibial": (2,)}
-        for z in range(0, image.shape[0], slice_step):
-            plane = np.ascontiguousarray(image[z])
-            plane.flags.writeable = False
-            label_plane = labels[z]
-            if targets is None:
-                found = [(f"id{int(i)}", label_plane == i) for i in np.unique(label_plane) if i]
-            else:
-                found = [(n, np.isin(label_plane, v)) for n, v in targets.items()]
-            for name, mask in found:
-                if int(mask.sum()) < min_area:
-                    continue
-                yield _SyntheticObject(
-                    name=f"{kind}/v{volume_seed}/z{z}/{name}",
-                    image=plane,
-                    gt=mask.astype(np.int8),
-                    source=f"synthetic:{kind}/v{volume_seed}/z{z}",
-                    meta={"volume": volume_seed, "slice": z, "object": name},
-                )
 
 
 # ------------------------------------------------------------------------------------------
