@@ -127,6 +127,44 @@ def test_resume_mid_epoch_reproduces_the_uninterrupted_run(tmp_path, discs):
     assert whole.global_step == resumed.global_step == 4
 
 
+def test_resume_may_move_future_milestones_and_equals_a_run_with_them(tmp_path, discs):
+    sections = {
+        "loop": {"epochs": 3, "samples_per_epoch": 4, "max_extra_clicks": 0},
+        "checkpoint": {"every_steps": 1},
+    }
+    whole = Trainer(_config(tmp_path / "whole", discs, optim={"milestones": [2]}, **sections))
+    whole.fit()
+
+    class InterruptError(Exception):
+        pass
+
+    def stop_in_second_epoch(done, total):
+        if done == 3:
+            raise InterruptError
+
+    broken = tmp_path / "broken"
+    with pytest.raises(InterruptError):
+        Trainer(
+            _config(broken, discs, optim={"milestones": [3]}, **sections),
+            progress=stop_in_second_epoch,
+        ).fit()
+    state = broken / "checkpoints" / "last.pt"
+    with pytest.raises(ConfigError, match=r"epoch\(s\) \[1\].*only milestones after epoch 1"):
+        Trainer(_config(broken, discs, optim={"milestones": [1]}, **sections), resume=state)
+    messages = []
+    resumed = Trainer(
+        _config(broken, discs, optim={"milestones": [2]}, **sections),
+        resume=state,
+        log=messages.append,
+    )
+    assert any("milestones changed on resume: [3] -> [2]" in m for m in messages)
+    resumed.fit()
+    for name, value in whole.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[name]), name
+    lrs = [r["lr"] for r in resumed.history]
+    assert lrs == [r["lr"] for r in whole.history] and lrs[0] > lrs[-1]
+
+
 @pytest.mark.parametrize("iterative_loss", [False, True])
 def test_click_passes_follow_the_official_modes(tmp_path, discs, iterative_loss):
     config = _config(

@@ -429,7 +429,9 @@ class Trainer:
         load_state_dict_strict(self.model, state["model"], "training state")
         self.optimizer.load_state_dict(state["optimizer"])
         scheduler = dict(state["scheduler"])
-        scheduler["milestones"] = Counter(scheduler["milestones"])
+        scheduler["milestones"] = self._resumed_milestones(
+            Counter({int(k): v for k, v in scheduler["milestones"].items()}), int(state["epoch"])
+        )
         self.scheduler.load_state_dict(scheduler)
         self.scaler.load_state_dict(state["scaler"])
         self.epoch = int(state["epoch"])
@@ -440,6 +442,31 @@ class Trainer:
         self.best = json.loads(state["best"])
         restore_rng_state(state["rng"])
         self._say(f"resumed at epoch {self.epoch + 1}, step {self.global_step}")
+
+    def _resumed_milestones(self, saved: Counter, epoch: int) -> Counter:
+        """The learning-rate milestones of a resumed run: the configuration's.
+
+        A resumed run may move milestones that are still ahead (shorten or lengthen the
+        schedule); the result equals a run started with the new milestones. Milestones already
+        passed cannot change, since the learning rate they set is part of the optimiser state.
+        """
+        wanted = Counter(int(m) for m in self.config.optim.milestones)
+        if wanted == saved:
+            return saved
+        changed = set(wanted) ^ set(saved) | {m for m in wanted if wanted[m] != saved[m]}
+        passed = sorted(m for m in changed if m <= epoch)
+        if passed:
+            raise ConfigError(
+                f"optim.milestones {sorted(wanted.elements())} differ from the resumed run's "
+                f"{sorted(saved.elements())} at epoch(s) {passed}, which the run has already "
+                f"passed (it resumes after epoch {epoch}); only milestones after epoch {epoch} "
+                "can change"
+            )
+        self._say(
+            f"learning-rate milestones changed on resume: {sorted(saved.elements())} -> "
+            f"{sorted(wanted.elements())}"
+        )
+        return wanted
 
     def _save_state(self) -> None:
         if not self.ctx.is_main:
