@@ -86,6 +86,21 @@ def _model_and_optimizer_state(trainer: Trainer):
     return trainer.model.state_dict(), trainer.optimizer.state_dict()
 
 
+class _InterruptedError(Exception):
+    pass
+
+
+def _interrupt_after(steps: int, config) -> None:
+    """Run until ``steps`` optimiser steps are done, then stop as Ctrl-C would."""
+
+    def stop(done, total):
+        if done == steps:
+            raise _InterruptedError
+
+    with pytest.raises(_InterruptedError):
+        Trainer(config, progress=stop).fit()
+
+
 def test_resume_mid_epoch_reproduces_the_uninterrupted_run(tmp_path, discs):
     # 2 epochs x 2 optimiser steps, 2 micro-batches each (accumulation), 1-2 simulated clicks
     sections = {
@@ -95,17 +110,8 @@ def test_resume_mid_epoch_reproduces_the_uninterrupted_run(tmp_path, discs):
     }
     whole = Trainer(_config(tmp_path / "whole", discs, **sections))
     whole.fit()
-
-    class InterruptError(Exception):
-        pass
-
-    def stop_after_three(done, total):
-        if done == 3:
-            raise InterruptError
-
     broken = tmp_path / "broken"
-    with pytest.raises(InterruptError):
-        Trainer(_config(broken, discs, **sections), progress=stop_after_three).fit()
+    _interrupt_after(3, _config(broken, discs, **sections))
     state = load_training_state(broken / "checkpoints" / "last.pt")
     assert (state["epoch"], state["global_step"], state["micro_done"]) == (1, 3, 2)
     with pytest.raises(FileExistsError, match="already holds a training run"):
@@ -134,20 +140,8 @@ def test_resume_may_move_future_milestones_and_equals_a_run_with_them(tmp_path, 
     }
     whole = Trainer(_config(tmp_path / "whole", discs, optim={"milestones": [2]}, **sections))
     whole.fit()
-
-    class InterruptError(Exception):
-        pass
-
-    def stop_in_second_epoch(done, total):
-        if done == 3:
-            raise InterruptError
-
     broken = tmp_path / "broken"
-    with pytest.raises(InterruptError):
-        Trainer(
-            _config(broken, discs, optim={"milestones": [3]}, **sections),
-            progress=stop_in_second_epoch,
-        ).fit()
+    _interrupt_after(3, _config(broken, discs, optim={"milestones": [3]}, **sections))
     state = broken / "checkpoints" / "last.pt"
     with pytest.raises(ConfigError, match=r"epoch\(s\) \[1\].*only milestones after epoch 1"):
         Trainer(_config(broken, discs, optim={"milestones": [1]}, **sections), resume=state)
