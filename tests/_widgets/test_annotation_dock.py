@@ -7,6 +7,8 @@ Run under a virtual display:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from napari.utils._test_utils import read_only_mouse_event
@@ -14,6 +16,7 @@ from napari.utils.interactions import mouse_press_callbacks, mouse_release_callb
 from widget_fakes import DiskModel, ThreeCandidates, predictor_factory
 
 from napari_clickseg._widgets.annotation_dock import AnnotationDock
+from napari_clickseg.models import packaged
 
 pytestmark = pytest.mark.gui
 
@@ -247,7 +250,16 @@ def test_clear_messages_for_what_cannot_be_annotated(qtbot, viewer):
     assert dock.image_layer is None
 
 
-def test_random_walker_is_the_default_and_the_dock_says_so(qtbot, viewer):
+def test_the_shipped_model_is_the_default_and_segments(qtbot, viewer):
+    dock = _dock(qtbot, viewer, model=None)
+    assert dock.model_choice.spec.kind == "packaged"
+    _mouse_click(viewer, (0, 20, 30))
+    _wait(qtbot, dock, timeout=60000)
+    assert _slice_mask(dock, 0)[20, 30], dock.last_error
+
+
+def test_without_a_shipped_model_the_random_walker_is_the_default(qtbot, viewer, monkeypatch):
+    monkeypatch.setattr(packaged, "PACKAGED_WEIGHTS_DIR", Path("/nonexistent/weights"))
     dock = _dock(qtbot, viewer, model=None)
     assert dock.model_choice.spec.kind == "random_walker"
     assert "random walker" in dock.model_choice.note.text()
@@ -374,7 +386,7 @@ def test_a_deleted_dock_layer_is_made_again_and_clicks_survive(qtbot, viewer):
     _mouse_click(viewer, (0, 20, 30))
     _wait(qtbot, dock)
     viewer.layers.remove(dock.current_layer)
+    qtbot.waitUntil(lambda: dock.current_layer in viewer.layers, timeout=5000)
     _wait(qtbot, dock)
-    assert dock.current_layer in viewer.layers
     assert len(dock.clicks.records()) == 1
     assert _slice_mask(dock, 0)[20, 30]  # recomputed from the clicks

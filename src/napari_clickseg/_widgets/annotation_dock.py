@@ -258,10 +258,9 @@ class AnnotationDock(QWidget):
         self.image_combo.blockSignals(False)
         chosen = self.image_combo.currentText()
         if self.image_layer is not None and self._own_layer_deleted():
-            # One of the dock's layers was deleted: make it anew, keep what still exists.
-            layer = self.image_layer
-            self._detach_image()
-            self._attach(layer)
+            # Made anew once the event loop runs again, not inside the removal: while napari
+            # clears all layers (closing the viewer) a layer made here would be removed next.
+            QTimer.singleShot(0, self._restore_own_layers)
         if self.image_layer is None or self.image_layer.name != chosen:
             self._on_image_choice()
         elif self.image_layer is not None:
@@ -285,6 +284,14 @@ class AnnotationDock(QWidget):
         self._detach_image()
         if layer is not None:
             self._attach(layer)
+
+    def _restore_own_layers(self) -> None:
+        """Make a deleted dock layer anew, keeping the clicks and masks that still exist."""
+        layer = self.image_layer
+        if layer is None or layer not in self.viewer.layers or not self._own_layer_deleted():
+            return
+        self._detach_image()
+        self._attach(layer)
 
     def _own_layer_deleted(self) -> bool:
         own = [self.current_layer, self.committed_layer]
