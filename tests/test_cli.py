@@ -15,7 +15,7 @@ def test_parse_click():
 
 def test_demo_writes_png_and_reports_iou(tmp_path, capsys):
     out = tmp_path / "demo.png"
-    assert main(["demo", "--out", str(out)]) == 0
+    assert main(["demo", "--model", "baseline", "--out", str(out)]) == 0
     picture = imread(out)
     assert picture.shape == (256, 512, 3)
     text = capsys.readouterr().out
@@ -47,6 +47,7 @@ def test_models_lists_variants_and_weights(capsys):
     assert main(["models"]) == 0
     text = capsys.readouterr().out
     assert "vit_huge" in text and "cocolvis_icl_vit_huge" in text
+    assert "  default " in text and "clickseg_default_xtiny224.safetensors" in text
 
 
 def test_segment_picks_channels_of_a_multichannel_tiff(tmp_path):
@@ -63,17 +64,22 @@ def test_segment_picks_channels_of_a_multichannel_tiff(tmp_path):
     assert imread(overlay).shape == (64, 80, 3)
 
 
-def test_evaluate_prints_table_and_writes_csv_and_plot(tmp_path, capsys):
-    folder = tmp_path / "data"
+def _rectangles(folder, count=2):
+    """An image/mask folder of bright rectangles, one object per image."""
     (folder / "images").mkdir(parents=True)
     (folder / "masks").mkdir()
-    for index in range(2):
+    for index in range(count):
         image = np.full((48, 64), 40, np.uint8)
         mask = np.zeros((48, 64), np.uint8)
         mask[10 + index : 30, 12 : 40 + index] = 255
         image[mask > 0] = 200
         imsave(folder / "images" / f"im{index}.png", image, check_contrast=False)
         imsave(folder / "masks" / f"im{index}.png", mask, check_contrast=False)
+    return folder
+
+
+def test_evaluate_prints_table_and_writes_csv_and_plot(tmp_path, capsys):
+    folder = _rectangles(tmp_path / "data")
     out = tmp_path / "out"
     args = ["evaluate", "--data", f"folder:{folder}", "--max-clicks", "3", "--out", str(out)]
     assert main(args) == 0
@@ -81,7 +87,28 @@ def test_evaluate_prints_table_and_writes_csv_and_plot(tmp_path, capsys):
     assert "NoC@85" in text and "mIoU@3" in text and "(2 objects)" in text
     csv_files = list(out.glob("*.csv"))
     assert len(csv_files) == 1 and len(csv_files[0].read_text().splitlines()) == 3
-    assert list(out.glob("miou__baseline.png"))
+    assert list(out.glob("miou__default.png"))  # the shipped model is the default
+
+
+def test_evaluate_batched_gives_the_same_curves(tmp_path, capsys):
+    import csv
+
+    folder = _rectangles(tmp_path / "data", count=3)
+    rows = {}
+    for batch in (1, 3):
+        out = tmp_path / f"out{batch}"
+        args = ["evaluate", "--data", f"folder:{folder}", "--max-clicks", "3", "--out", str(out)]
+        assert main([*args, "--batch-size", str(batch), "--device", "cpu"]) == 0
+        with next(out.glob("*.csv")).open() as handle:
+            table = list(csv.DictReader(handle))
+        rows[batch] = [{k: v for k, v in row.items() if k.startswith("iou@")} for row in table]
+    assert len(rows[1]) == 3 and rows[1][0]
+    for one, together in zip(rows[1], rows[3], strict=True):
+        for key, value in one.items():
+            assert float(together[key]) == pytest.approx(float(value), abs=1e-3), key
+    args = ["evaluate", "--model", "baseline", "--data", f"folder:{folder}", "--batch-size", "2"]
+    assert main([*args, "--out", str(tmp_path / "walker")]) == 2
+    assert "evaluates one object at a time" in capsys.readouterr().err
 
 
 def test_evaluate_unknown_layout_is_a_clean_error(tmp_path, capsys):

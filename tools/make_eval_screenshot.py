@@ -4,7 +4,7 @@ Needs a display; on a headless machine:
 
     xvfb-run -a -s "-screen 0 1280x1024x24" .venv/bin/python tools/make_eval_screenshot.py
 
-The run is the random-walker baseline (no weights) on the synthetic ssTEM sample's
+The run is the dock's default, the shipped default model, on the synthetic ssTEM sample's
 mitochondria in two slices, so it is quick and needs nothing downloaded.
 :func:`make_screenshot` can also be called from another screenshot script.
 """

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_clickseg.models.packaged import DEFAULT_MODEL_NAME
+
 BASELINE = "baseline"
 
 
@@ -201,7 +203,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             dataset = dataset.limit(args.limit, seed=args.seed)
         label = f"{dataset.name}"
         result = evaluate_dataset(
-            predictor, dataset, settings, progress=ProgressBar(f"{label} / {model_name}")
+            predictor,
+            dataset,
+            settings,
+            progress=ProgressBar(f"{label} / {model_name}"),
+            batch_size=args.batch_size,
         )
         results[label] = result
         print(
@@ -222,6 +228,7 @@ def _slug(text: str) -> str:
 
 def cmd_models(args: argparse.Namespace) -> int:
     """List model variants, known weights and the cache directory."""
+    from napari_clickseg.models.packaged import DEFAULT_MODEL_FILE, packaged_weights
     from napari_clickseg.models.registry import VARIANTS
     from napari_clickseg.models.weights import KNOWN_WEIGHTS, cache_dir
 
@@ -231,6 +238,10 @@ def cmd_models(args: argparse.Namespace) -> int:
             f"  {name:20s} {config.architecture:11s} patch {config.patch_size}, "
             f"width {config.embed_dim}, depth {config.depth}, heads {config.num_heads}"
         )
+    print("shipped in the package:")
+    for path in packaged_weights():
+        name = DEFAULT_MODEL_NAME if path.name == DEFAULT_MODEL_FILE else path.stem
+        print(f"  {name:24s} {path} ({path.stat().st_size / 1e6:.1f} MB); docs/model_card.md")
     cache = cache_dir()
     print(f"known weights (cache: {cache}):")
     for name, info in KNOWN_WEIGHTS.items():
@@ -245,8 +256,9 @@ def _add_model_options(parser: argparse.ArgumentParser, default_model: str) -> N
     parser.add_argument(
         "--model",
         default=default_model,
-        help="checkpoint path, registry name (see `clickseg models`) or 'baseline' "
-        f"(random walker, no weights); default: {default_model}",
+        help="'default' (the model shipped in the package), a checkpoint path, a registry "
+        "name (see `clickseg models`) or 'baseline' (random walker, no weights); "
+        f"default: {default_model}",
     )
     parser.add_argument("--device", default=None, help="cuda, mps, cpu (default: best available)")
     parser.add_argument("--cfr", type=int, default=0, metavar="N", help="CFR-N on the first click")
@@ -260,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="segment a synthetic EM section and write a PNG")
-    _add_model_options(demo, BASELINE)
+    _add_model_options(demo, DEFAULT_MODEL_NAME)
     demo.add_argument("--out", default="demo_output.png", help="PNG to write")
     demo.add_argument("--seed", type=int, default=0, help="seed of the synthetic section")
     demo.add_argument(
@@ -269,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     segment = sub.add_parser("segment", help="segment an image file from clicks")
-    _add_model_options(segment, BASELINE)
+    _add_model_options(segment, DEFAULT_MODEL_NAME)
     segment.add_argument("image", help="image file (PNG, JPEG, TIFF)")
     segment.add_argument(
         "--click", type=parse_click, action="append", required=True, help="row,col,+ or row,col,-"
@@ -284,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser(
         "evaluate", help="NoC protocol on data sets: table, per-object CSV and mIoU plot"
     )
-    _add_model_options(evaluate, BASELINE)
+    _add_model_options(evaluate, DEFAULT_MODEL_NAME)
     evaluate.add_argument(
         "--data",
         action="append",
@@ -313,6 +325,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, default=0, help="objects per data set (0: all)")
     evaluate.add_argument("--seed", type=int, default=None, help="random object subset seed")
     evaluate.add_argument("--cfr-every-click", action="store_true", help="CFR on every click")
+    evaluate.add_argument(
+        "--batch-size",
+        type=int,
+        default=1,
+        metavar="N",
+        help="objects that advance click by click together in one batched forward pass "
+        "(networks only; same results, higher throughput on a GPU)",
+    )
     evaluate.add_argument(
         "--selection",
         choices=["model", "oracle"],

@@ -272,7 +272,7 @@ def add_propagate_parser(sub, add_model_options: Callable[[argparse.ArgumentPars
     parser = sub.add_parser(
         "propagate", help="propagate an annotated slice mask through a volume, slice by slice"
     )
-    add_model_options(parser, "baseline")
+    add_model_options(parser, "default")
     parser.add_argument("volume", help="NIfTI or TIFF volume, or a BraTS case folder")
     parser.add_argument("--out", required=True, help="mask volume to write (.nii.gz or .tif)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")

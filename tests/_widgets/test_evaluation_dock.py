@@ -14,6 +14,7 @@ from napari_clickseg._widgets.evaluation_dock import OBJECT_COLUMNS, EvaluationD
 from napari_clickseg._widgets.evaluation_objects import LayerObjects, parse_labels
 from napari_clickseg._widgets.evaluation_scoring import OBJECT_COLUMNS as SCORE_COLUMNS
 from napari_clickseg._widgets.evaluation_scoring import SLICE_COLUMNS, scoring_summary
+from napari_clickseg._widgets.model_choice import RANDOM_WALKER_LABEL
 from napari_clickseg.data.instances import DatasetError, EvalObject
 from napari_clickseg.data.windowing import window_bounds, window_to_uint8
 from napari_clickseg.engine.baseline import RandomWalkerPredictor
@@ -68,6 +69,9 @@ def dock(make_napari_viewer):
     widget = EvaluationDock(viewer)
     viewer.window.add_dock_widget(widget, name="Evaluation")
     tab = widget.evaluate_tab
+    assert tab.model_choice.spec.kind == "packaged"  # the shipped model is the default
+    # the dock's mechanics are compared with the engine on the fast, weight-free baseline
+    tab.model_choice.select_model(RANDOM_WALKER_LABEL)
     tab.max_clicks.setValue(MAX_CLICKS)
     return widget
 
@@ -81,7 +85,7 @@ def _run(qtbot, tab):
 def test_dock_numbers_equal_the_engine(dock, qtbot, tmp_path):
     tab = dock.evaluate_tab
     assert tab.image_combo.currentText() == "volume" and tab.gt_combo.currentText() == "truth"
-    assert tab.model_choice.spec.kind == "random_walker"  # no packaged weights in tests
+    assert tab.model_choice.spec.kind == "random_walker"  # chosen by the fixture
     _run(qtbot, tab)
     image, labels = _volume()
     expected = evaluate_dataset(

@@ -12,6 +12,8 @@ from napari_clickseg._widgets.model_choice import (
 )
 from napari_clickseg.engine.baseline import RandomWalkerPredictor
 from napari_clickseg.engine.predictor import Predictor
+from napari_clickseg.models import packaged
+from napari_clickseg.models.packaged import DEFAULT_MODEL_FILE, default_model_path
 from napari_clickseg.models.weights import KNOWN_WEIGHTS
 
 
@@ -23,12 +25,25 @@ def choice(qtbot, tmp_path, monkeypatch):
     return widget
 
 
-def test_default_is_random_walker_and_the_widget_says_so(choice):
-    assert choice.spec.label == RANDOM_WALKER_LABEL
-    assert "random walker" in choice.note.text()
-    assert isinstance(choice.build_predictor(), RandomWalkerPredictor)
+def test_default_is_the_shipped_model(choice):
+    assert choice.spec.kind == "packaged"
+    assert choice.spec.source == str(default_model_path())
+    assert choice.spec.label == f"Default: {DEFAULT_MODEL_FILE.removesuffix('.safetensors')}"
+    assert not choice.note.isVisibleTo(choice)
+    predictor = choice.build_predictor()
+    assert isinstance(predictor, Predictor) and predictor.model.input_size == (224, 224)
+    assert choice.cfr_steps.isEnabled()
+
+
+def test_without_a_shipped_model_the_random_walker_is_the_default(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(packaged, "PACKAGED_WEIGHTS_DIR", tmp_path / "no_weights")
+    widget = ModelChoice()
+    qtbot.addWidget(widget)
+    assert widget.spec.label == RANDOM_WALKER_LABEL
+    assert "random walker" in widget.note.text()
+    assert isinstance(widget.build_predictor(), RandomWalkerPredictor)
     # device, CFR and flip mean nothing for the random walker
-    assert not choice.cfr_steps.isEnabled()
+    assert not widget.cfr_steps.isEnabled()
 
 
 def test_entries_list_every_registered_weights_file(choice):

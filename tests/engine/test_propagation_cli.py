@@ -38,6 +38,8 @@ def test_tiff_stack_with_a_seed_file_writes_the_propagated_mask(tiff_case, tmp_p
     code = main(
         [
             "propagate",
+            "--model",
+            "baseline",
             str(paths["image"]),
             "--seed-mask",
             str(paths["seed"]),
@@ -70,7 +72,8 @@ def test_existing_output_is_refused_without_overwrite(tiff_case, tmp_path, capsy
     _, paths = tiff_case
     out = tmp_path / "out.tif"
     out.write_bytes(b"the user's file")
-    arguments = ["propagate", str(paths["image"]), "--seed-mask", str(paths["seed"])]
+    arguments = ["propagate", str(paths["image"]), "--model", "baseline", "--seed-mask"]
+    arguments.append(str(paths["seed"]))
     assert main([*arguments, "--out", str(out)]) == 2
     assert "exists; pass --overwrite" in capsys.readouterr().err
     assert out.read_bytes() == b"the user's file"
@@ -86,6 +89,8 @@ def test_nifti_along_axis_2_with_a_simulated_seed_keeps_geometry(tmp_path, capsy
     code = main(
         [
             "propagate",
+            "--model",
+            "baseline",
             str(tmp_path / "t2.nii.gz"),
             "--seed-from-gt",
             "--gt",
@@ -121,6 +126,8 @@ def test_brats_case_folder_uses_its_segmentation(tmp_path, capsys):
     code = main(
         [
             "propagate",
+            "--model",
+            "baseline",
             str(case),
             "--modality",
             "t1ce,t2,flair",
@@ -157,6 +164,7 @@ def test_bad_input_is_a_clear_error(tiff_case, tmp_path, capsys, extra, message)
     files = {"empty": tmp_path / "empty.tif", "small": tmp_path / "small.tif", **paths}
     extra = [e.format(**files) for e in extra]
     out = tmp_path / "out.tif"
-    assert main(["propagate", str(paths["image"]), *extra, "--out", str(out)]) == 2
+    arguments = ["propagate", str(paths["image"]), "--model", "baseline", *extra]
+    assert main([*arguments, "--out", str(out)]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()

@@ -29,9 +29,6 @@ from qtpy.QtWidgets import (
 #: ``progress(done, total)``; ``total`` is 0 while unknown.
 ProgressCallback = Callable[[int, int], None]
 
-#: Where a model trained by the project ships inside the package.
-PACKAGED_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
-
 RANDOM_WALKER_LABEL = "Random walker (no weights)"
 CHECKPOINT_FILE_LABEL = "Checkpoint file..."
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -87,13 +84,6 @@ class ModelSpec:
     def needs_weights(self) -> bool:
         """Whether this choice is a neural network (device, CFR and flip apply)."""
         return self.kind != "random_walker"
-
-
-def packaged_weights() -> list[Path]:
-    """The project's own model files shipped in the package, sorted by name."""
-    if not PACKAGED_WEIGHTS_DIR.is_dir():
-        return []
-    return sorted(PACKAGED_WEIGHTS_DIR.glob("*.safetensors"))
 
 
 def device_available(name: str) -> bool:
@@ -258,6 +248,8 @@ class ModelChoice(QWidget):
                 item.setEnabled(False)
 
     def _fill_models(self) -> None:
+        from napari_clickseg.models.packaged import packaged_weights
+
         packaged = packaged_weights()
         for path in packaged:
             self._entries.append(ModelSpec("packaged", str(path), f"Default: {path.stem}"))

@@ -345,8 +345,8 @@ def resolve_weights(
     Parameters
     ----------
     name_or_path : str or os.PathLike
-        An existing file (returned as it is, nothing is copied), a key of
-        :data:`KNOWN_WEIGHTS`, or an http(s) URL.
+        An existing file (returned as it is, nothing is copied), ``"default"`` (the model
+        shipped in the package), a key of :data:`KNOWN_WEIGHTS`, or an http(s) URL.
     progress : callable, optional
         Passed to :func:`fetch_weights`.
     cache : str or os.PathLike, optional
@@ -364,15 +364,19 @@ def resolve_weights(
     ManualDownloadRequiredError, WeightsDownloadError
         As for :func:`fetch_weights`.
     """
+    from napari_clickseg.models.packaged import DEFAULT_MODEL_NAME, default_model_path
+
     text = os.fspath(name_or_path)
     path = Path(text).expanduser()
     if path.exists():
         return path
+    if text == DEFAULT_MODEL_NAME:
+        return default_model_path()
     if text in KNOWN_WEIGHTS or _is_url(text):
         return fetch_weights(text, progress=progress, cache=cache)
     raise UnknownWeightsError(
         f"{text!r} is not an existing file, a known weights name or an http(s) URL; "
-        f"known names: {', '.join(KNOWN_WEIGHTS)}"
+        f"known names: {DEFAULT_MODEL_NAME}, {', '.join(KNOWN_WEIGHTS)}"
     )
 
 

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The held-out evaluation of the default model's card (docs/model_card.md): the papers' NoC
+# protocol (20 clicks, full curves) through `clickseg evaluate` on data training never saw.
+#
+#   bash benchmarks/heldout.sh MODEL OUT_DIR [SET...]
+#
+# MODEL: 'default', 'baseline' or a checkpoint; SET: any of isbi brats em_cells em_mitochondria
+# brain knee (default: all). Real data sets are read from ../shared/data beside the repository.
+set -euo pipefail
+model=${1:?usage: heldout.sh MODEL OUT_DIR [SET...]}
+out=${2:?usage: heldout.sh MODEL OUT_DIR [SET...]}
+shift 2
+sets=("$@")
+[ ${#sets[@]} -gt 0 ] || sets=(isbi brats em_cells em_mitochondria brain knee)
+data=${CLICKSEG_SHARED_DATA:-../shared/data}
+clickseg=${CLICKSEG:-clickseg}
+mkdir -p "$out"
+
+for set in "${sets[@]}"; do
+  case $set in
+    isbi)  # ISBI 2012 cells of slices 20-29, a seeded sample of 100 (as docs/results.md)
+      args=(--data "isbi:$data/isbi2012_em" --data-option slices=20,21,22,23,24,25,26,27,28,29
+            --limit 100 --seed 0) ;;
+    brats)  # whole tumour on every tumour slice of the held-out case
+      args=(--data "brats:$data/brats2018_brainy/Brats18_TCIA05_396_1"
+            --data-option slices=all) ;;
+    em_cells)
+      args=(--data synthetic:em_cells --data-option seed=2000 --data-option slice_step=4
+            --limit 50 --seed 0) ;;
+    em_mitochondria)
+      args=(--data synthetic:em_mitochondria --data-option seed=2000 --data-option volumes=2
+            --data-option slice_step=4 --limit 50 --seed 0) ;;
+    brain)
+      args=(--data synthetic:brain --data-option seed=2000 --data-option volumes=4
+            --data-option slice_step=8 --limit 50 --seed 0) ;;
+    knee)
+      args=(--data synthetic:knee --data-option seed=2000 --data-option volumes=3
+            --data-option slice_step=6 --limit 50 --seed 0) ;;
+    *) echo "unknown set $set" >&2; exit 2 ;;
+  esac
+  "$clickseg" evaluate --model "$model" --miou 1 3 5 10 --noc 85 90 "${args[@]}" \
+    --out "$out/$set" | tee "$out/$set.txt"
+done
