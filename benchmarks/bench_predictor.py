@@ -16,6 +16,7 @@ GPU it also prints peak memory and the fraction of the card's peak throughput th
 reaches (FLOPs of one click's forward / time / peak).
 
     python benchmarks/bench_predictor.py --variants xtiny vit_base --clicks 5 --device cpu
+    python benchmarks/bench_predictor.py --variants --models default --device cpu   # shipped model
     python benchmarks/bench_predictor.py --all --device cuda
 """
 
@@ -30,6 +31,7 @@ import numpy as np
 import torch
 
 from napari_clickseg.engine.predictor import Predictor
+from napari_clickseg.models.checkpoints import load_model
 from napari_clickseg.models.registry import VARIANTS, build_model, variant_config
 
 #: Dense bf16 / fp32 peak TFLOP/s of the cards we use (vendor figures, SXM parts).
@@ -136,8 +138,15 @@ def peak_tflops(device: torch.device, precision: str) -> float | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--variants", nargs="+", default=["xtiny", "vit_base"])
+    parser.add_argument("--variants", nargs="*", default=["xtiny", "vit_base"])
     parser.add_argument("--all", action="store_true", help="every registered variant")
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=[],
+        metavar="MODEL",
+        help="also time these models: 'default' (the shipped one), files or registry names",
+    )
     parser.add_argument("--clicks", type=int, default=5)
     parser.add_argument("--device", default=None)
     parser.add_argument("--size", type=int, nargs=2, default=(512, 512), metavar=("H", "W"))
@@ -148,6 +157,8 @@ def main() -> None:
     if not modes or modes[0].name != "plain":
         parser.error("the modes must start with 'plain', the baseline the ratios refer to")
     variants = sorted(VARIANTS) if args.all else args.variants
+    builders = [(name, lambda name=name: build_model(variant_config(name))) for name in variants]
+    builders += [(name, lambda name=name: load_model(name)) for name in args.models]
     size = tuple(args.size)
     image = object_image(size)
     clicks = click_sequence(size, args.clicks)
@@ -161,8 +172,8 @@ def main() -> None:
     print(f"image {size[0]}x{size[1]}, {len(clicks)} clicks per sequence, median s/click")
     header = ("variant", "mode", "s/click", "vs plain", "peak MB", "% peak")
     print("{:22s} {:8s} {:>9s} {:>9s} {:>8s} {:>7s}".format(*header))
-    for name in variants:
-        model = build_model(variant_config(name))
+    for name, build in builders:
+        model = build()
         plain_time = None
         for mode in modes:
             precision = mode.precision_gpu if device_probe.type == "cuda" else "float32"
