@@ -133,6 +133,7 @@ def test_slices_ids_and_float_image_window(make_napari_viewer, qtbot):
     widget = EvaluationDock(viewer)
     viewer.window.add_dock_widget(widget)
     tab = widget.evaluate_tab
+    tab.model_choice.select_model(RANDOM_WALKER_LABEL)
     tab.max_clicks.setValue(2)
     tab.full_curve.setChecked(False)
     tab.selection.first.setValue(1)
@@ -163,6 +164,7 @@ def test_three_layers_mapped_to_rgb(make_napari_viewer, qtbot):
     tab = widget.evaluate_tab
     tab.image_combo.set_layer("t1")
     tab.channel_map.map_to(("flair", "t1", "t2"))
+    tab.model_choice.select_model(RANDOM_WALKER_LABEL)
     tab.max_clicks.setValue(2)
     tab.selection.first.setValue(2)
     tab.selection.last.setValue(2)

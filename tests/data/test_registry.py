@@ -56,7 +56,9 @@ def test_explicit_kind_and_options(tmp_path):
     assert isinstance(open_dataset(f"isbi:{tmp_path / 'isbi'}", min_area=3), IsbiEmDataset)
     with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
         open_dataset(f"folder:{tmp_path / 'grabcut'}", colour=True)
-    assert set(DATASET_KINDS) == {"brats", "oai_zib", "sstem", "isbi", "folder", "slices"}
+    assert set(DATASET_KINDS) == {
+        "brats", "oai_zib", "sstem", "isbi", "folder", "slices", "synthetic"
+    }
 
 
 def test_errors(tmp_path):
