@@ -34,8 +34,9 @@ CHECKPOINT_FILE_LABEL = "Checkpoint file..."
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 NO_DEFAULT_MODEL_NOTE = (
-    "No trained model ships with this version yet: the random walker (no weights) is the "
-    "default. Choose a SimpleClick / iCMFormer / PiClick checkpoint for better masks."
+    "The shipped default model is missing from this installation (reinstall napari-clickseg): "
+    "the random walker (no weights) is the default. Choose a SimpleClick / iCMFormer / PiClick "
+    "checkpoint for better masks."
 )
 
 

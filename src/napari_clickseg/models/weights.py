@@ -36,6 +36,7 @@ from napari_clickseg.models.errors import (
     UnknownWeightsError,
     WeightsDownloadError,
 )
+from napari_clickseg.models.packaged import DEFAULT_MODEL_NAME, default_model_path
 
 __all__ = [
     "CACHE_ENV_VAR",
@@ -364,8 +365,6 @@ def resolve_weights(
     ManualDownloadRequiredError, WeightsDownloadError
         As for :func:`fetch_weights`.
     """
-    from napari_clickseg.models.packaged import DEFAULT_MODEL_NAME, default_model_path
-
     text = os.fspath(name_or_path)
     path = Path(text).expanduser()
     if path.exists():
