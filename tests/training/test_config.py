@@ -85,6 +85,19 @@ def test_example_file_is_valid():
         ({"data": {"train": []}}, r"data.train must list at least one source"),
         ({"validation": {"metric": "miou"}}, r"validation.metric must be"),
         ({"loop": {"samples_per_epoch": 4, "batch_size": 8}}, r"at least batch_size x"),
+        (
+            {"data": {"train": [{"spec": "a", "weight": 1.0}, {"spec": "b"}]}},
+            r"data.train\[1\].weight is missing: when one training source sets a weight",
+        ),
+        (
+            {"data": {"train": [{"spec": "a", "weight": -1}]}},
+            r"data.train\[0\].weight must be >= 0",
+        ),
+        ({"data": {"train": [{"spec": "a", "weight": 0}]}}, r"weights are all 0"),
+        (
+            {"data": {"train": [{"spec": "a"}], "val": [{"spec": "b", "weight": 2.0}]}},
+            r"data.val\[0\].weight: weights share out training samples",
+        ),
     ],
 )
 def test_bad_values_name_the_field(change, message):

@@ -14,7 +14,9 @@ from napari_clickseg.training.click_sampler import MultiPointSampler
 from napari_clickseg.training.config import PROJECT_HOLDOUT, DataSource
 from napari_clickseg.training.dataset import (
     ClickTrainDataset,
+    TrainImage,
     build_augmentation,
+    image_draw_probabilities,
     load_train_images,
     parse_holdout_rule,
 )
@@ -156,3 +158,55 @@ def test_every_synthetic_kind_gives_objects():
 def test_empty_pool_is_refused():
     with pytest.raises(ValueError, match="no training image"):
         _dataset([])
+
+
+def _pool(counts: list[int]) -> list[TrainImage]:
+    """``counts[s]`` 32-px images of source s; image value = its source, one square object."""
+    images = []
+    for source, count in enumerate(counts):
+        for i in range(count):
+            obj = np.zeros((32, 32), bool)
+            obj[8:24, 8:24] = True
+            pixels = np.full((32, 32, 3), 50 * source + i % 5, np.uint8)
+            images.append(TrainImage(f"s{source}/{i}", pixels, [obj], source=source))
+    return images
+
+
+def test_source_weights_become_per_image_probabilities():
+    images = _pool([9, 1, 0, 2])
+    p = image_draw_probabilities(images, [1.0, 1.0, 5.0, 2.0])
+    sources = np.array([i.source for i in images])
+    # the empty source 2 gives its share to the others: 1 : 1 : 2 of what is left
+    shares = np.bincount(sources, p, minlength=4)
+    np.testing.assert_allclose(shares, [0.25, 0.25, 0.0, 0.5])
+    np.testing.assert_allclose(p[sources == 0], 0.25 / 9)  # equal within a source
+    with pytest.raises(ValueError, match="positive weight is empty or held out"):
+        image_draw_probabilities(images, [0.0, 0.0, 1.0, 0.0])
+
+
+def test_weighted_draws_follow_the_shares_and_unweighted_draws_follow_the_images():
+    images = _pool([9, 1])  # source 0 is dark (0-4), source 1 bright (50)
+    p = image_draw_probabilities(images, [0.5, 0.5])
+
+    def share_of_the_single_image(probabilities):
+        sampler = MultiPointSampler(max_num_points=6, prob_gamma=0.8, merge_objects_prob=0.0)
+        plain = build_augmentation(32, (1.0, 1.0), augment=False)
+        dataset = ClickTrainDataset(
+            images, 32, sampler, plain, 400, seed=3, draw_probabilities=probabilities
+        )
+        return np.mean([float(dataset[i]["image"].mean()) > 0.1 for i in range(len(dataset))])
+
+    assert 0.42 < share_of_the_single_image(p) < 0.58
+    assert 0.05 < share_of_the_single_image(None) < 0.16
+    with pytest.raises(ValueError, match="draw_probabilities has 3 entries for 10 images"):
+        _dataset(images, draw_probabilities=np.ones(3) / 3)
+
+
+def test_images_remember_their_source():
+    sources = [
+        DataSource("synthetic:em_cells", {"shape": [2, 64, 64]}),
+        DataSource("synthetic:knee", {"shape": [12, 64, 64]}),
+    ]
+    images, _ = load_train_images(sources)
+    assert {i.source for i in images} == {0, 1}
+    assert all(i.name.startswith(sources[i.source].spec) for i in images)

@@ -12,12 +12,12 @@ import pytest
 import torch
 from skimage import io as skio
 
-from napari_clickseg.models.checkpoints import load_model, save_model
+from napari_clickseg.models.checkpoints import load_model, read_own_metadata, save_model
 from napari_clickseg.models.registry import build_model
 from napari_clickseg.models.simpleclick import SimpleClickConfig
 from napari_clickseg.training.checkpointing import load_training_state
 from napari_clickseg.training.config import ConfigError, parse_config
-from napari_clickseg.training.trainer import Trainer
+from napari_clickseg.training.trainer import Trainer, training_lineage
 
 #: The smallest SimpleClick that runs: 224 px (one 224-px attention window), width 16.
 TINY = {"img_size": 224, "embed_dim": 16, "depth": 4, "num_heads": 2,
@@ -215,6 +215,29 @@ def test_fine_tune_from_own_safetensors(tmp_path, discs):
     trainer = Trainer(_config(tmp_path / "run", discs, init=str(path)))
     assert trainer.model.config == start.config and trainer.model.training
     assert all(p.requires_grad for n, p in trainer.model.named_parameters() if n.startswith("neck"))
+
+
+def test_a_fine_tuned_model_records_the_stages_before_it(tmp_path, discs):
+    first = Trainer(_config(tmp_path / "one", discs, loop={"samples_per_epoch": 4}))
+    first.fit()
+    assert (
+        training_lineage(str(tmp_path / "one" / "model_final.safetensors"))[0]["steps_trained"] == 2
+    )
+    second = _config(
+        tmp_path / "two",
+        discs,
+        init=str(tmp_path / "one" / "model_final.safetensors"),
+        loop={"epochs": 2},
+    )
+    Trainer(second).fit()
+    metadata = read_own_metadata(tmp_path / "two" / "model_final.safetensors")
+    stages = json.loads(metadata["previous_stages"])
+    assert [s["steps_trained"] for s in stages] == [2]
+    assert stages[0]["training_config"]["model"]["init"] == "xtiny"
+    assert (metadata["steps_trained"], metadata["total_steps_trained"]) == ("8", "10")
+    third = training_lineage(str(tmp_path / "two" / "model_final.safetensors"))
+    assert [s["steps_trained"] for s in third] == [2, 8]
+    assert training_lineage("xtiny") == [] and training_lineage(str(tmp_path / "nope.pth")) == []
 
 
 def test_bad_model_init_is_explained(tmp_path, discs):

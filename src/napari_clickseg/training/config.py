@@ -96,10 +96,16 @@ class DataSource:
     options : dict
         Adapter keyword arguments (e.g. ``{target = "core", slices = "all"}`` for BraTS) or
         generator options (``seed``, ``volumes``, ``shape``, ``slice_step``).
+    weight : float or None
+        Training sources only: this source's share of the drawn samples (relative to the
+        other sources' weights). Without weights every image of every source is drawn
+        equally often, so a source with many images dominates; set a weight on every
+        training source or on none.
     """
 
     spec: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    weight: float | None = None
 
 
 @dataclass(frozen=True)
@@ -472,6 +478,28 @@ def _validate(config: TrainConfig) -> None:
     for section, sources in (("data.train", data.train), ("data.val", data.val)):
         for i, source in enumerate(sources):
             _require(bool(source.spec), f"{section}[{i}].spec must not be empty")
+    for i, source in enumerate(data.val):
+        _require(
+            source.weight is None,
+            f"data.val[{i}].weight: weights share out training samples; validation uses "
+            "every object of its sources",
+        )
+    weighted = [source.weight is not None for source in data.train]
+    if any(weighted):
+        missing = weighted.index(False) if not all(weighted) else None
+        _require(
+            missing is None,
+            f"data.train[{missing}].weight is missing: when one training source sets a weight "
+            "(its share of the samples), every training source must",
+        )
+        for i, source in enumerate(data.train):
+            _require(
+                source.weight >= 0, f"data.train[{i}].weight must be >= 0, got {source.weight}"
+            )
+        _require(
+            sum(source.weight for source in data.train) > 0,
+            "data.train weights are all 0: at least one source must be drawn",
+        )
     from napari_clickseg.training.dataset import parse_holdout_rule
 
     for rule in data.exclude:

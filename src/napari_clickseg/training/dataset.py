@@ -55,7 +55,6 @@ __all__ = [
 ]
 
 
-
 # ------------------------------------------------------------------------------------------
 # hold-out rules
 
@@ -125,6 +124,10 @@ class TrainImage:
         bool (H, W) object masks (at least one).
     ignore : numpy.ndarray or None
         bool (H, W) pixels excluded from the loss and the click sampling (gt value -1).
+    object_names : list of str
+        The objects' names, in the order of ``objects``.
+    source : int
+        Index of the training source it was read from.
     """
 
     name: str
@@ -132,6 +135,7 @@ class TrainImage:
     objects: list[np.ndarray]
     ignore: np.ndarray | None = None
     object_names: list[str] = field(default_factory=list)
+    source: int = 0
 
 
 def _rgb(image: np.ndarray) -> np.ndarray:
@@ -201,7 +205,7 @@ def load_train_images(
     sources = list(sources)
     images: list[TrainImage] = []
     excluded: list[str] = []
-    for done, source in enumerate(sources, start=1):
+    for index, source in enumerate(sources):
         kind, objects = load_eval_objects(source.spec, source.options)
         by_image: dict[int, TrainImage] = {}
         for obj in objects:
@@ -211,7 +215,9 @@ def load_train_images(
             key = id(obj.image)
             entry = by_image.get(key)
             if entry is None:
-                entry = TrainImage(f"{source.spec}: {obj.source or obj.name}", _rgb(obj.image), [])
+                entry = TrainImage(
+                    f"{source.spec}: {obj.source or obj.name}", _rgb(obj.image), [], source=index
+                )
                 by_image[key] = entry
             entry.objects.append(obj.gt == 1)
             entry.object_names.append(obj.name)
@@ -220,8 +226,41 @@ def load_train_images(
                 entry.ignore = ignored if entry.ignore is None else entry.ignore | ignored
         images.extend(by_image.values())
         if progress is not None:
-            progress(done, len(sources))
+            progress(index + 1, len(sources))
     return images, excluded
+
+
+def image_draw_probabilities(
+    images: Sequence[TrainImage], source_weights: Sequence[float]
+) -> np.ndarray:
+    """Per-image probabilities that give each source its weight's share of the samples.
+
+    Parameters
+    ----------
+    images : sequence of TrainImage
+        The pool, each with the index of its ``source``.
+    source_weights : sequence of float
+        One non-negative weight per training source.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 (len(images),) summing to 1; within a source every image is equally likely.
+        A source left without images (all held out) gives its share to the others.
+
+    Raises
+    ------
+    ValueError
+        If no image belongs to a source of positive weight.
+    """
+    sources = np.array([image.source for image in images], dtype=np.int64)
+    weights = np.asarray(source_weights, dtype=np.float64)
+    counts = np.bincount(sources, minlength=len(weights))
+    per_image = np.where(counts[sources] > 0, weights[sources] / np.maximum(counts[sources], 1), 0)
+    total = per_image.sum()
+    if not total > 0:
+        raise ValueError("every training source with a positive weight is empty or held out")
+    return per_image / total
 
 
 # ------------------------------------------------------------------------------------------
@@ -300,6 +339,8 @@ class ClickTrainDataset(torch.utils.data.Dataset):
         A crop whose target keeps fewer pixels is drawn again (up to 20 times).
     copy_paste : callable, optional
         A :class:`~napari_clickseg.training.copy_paste.SUEMCopyPaste`.
+    draw_probabilities : numpy.ndarray, optional
+        Probability of each image (:func:`image_draw_probabilities`); uniform when None.
 
     Notes
     -----
@@ -318,6 +359,7 @@ class ClickTrainDataset(torch.utils.data.Dataset):
         seed: int = 0,
         min_object_area: int = 16,
         copy_paste: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None,
+        draw_probabilities: np.ndarray | None = None,
     ) -> None:
         if not images:
             raise ValueError("no training image: every source was empty or held out")
@@ -329,6 +371,12 @@ class ClickTrainDataset(torch.utils.data.Dataset):
         self.seed = int(seed)
         self.min_object_area = int(min_object_area)
         self.copy_paste = copy_paste
+        if draw_probabilities is not None and len(draw_probabilities) != len(self.images):
+            raise ValueError(
+                f"draw_probabilities has {len(draw_probabilities)} entries for "
+                f"{len(self.images)} images"
+            )
+        self.draw_probabilities = draw_probabilities
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -360,7 +408,10 @@ class ClickTrainDataset(torch.utils.data.Dataset):
     def _draw(self, rng: np.random.Generator):
         """An augmented crop with a target that keeps at least ``min_object_area`` pixels."""
         for _ in range(20):
-            entry = self.images[int(rng.integers(len(self.images)))]
+            if self.draw_probabilities is None:
+                entry = self.images[int(rng.integers(len(self.images)))]
+            else:
+                entry = self.images[int(rng.choice(len(self.images), p=self.draw_probabilities))]
             chosen = self.sampler.select_object(entry.objects, rng)
             ignore = entry.ignore if entry.ignore is not None else np.zeros_like(chosen.gt_mask)
             masks = [chosen.gt_mask, chosen.other_objects, ignore, *chosen.parts]

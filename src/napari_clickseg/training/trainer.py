@@ -66,7 +66,13 @@ from napari_clickseg.training.iterative_clicks import (
 )
 from napari_clickseg.training.losses import iterative_click_loss, normalized_focal_loss
 
-__all__ = ["ClickTrainingStep", "Trainer", "TrainingResult", "build_initial_model"]
+__all__ = [
+    "ClickTrainingStep",
+    "Trainer",
+    "TrainingResult",
+    "build_initial_model",
+    "training_lineage",
+]
 
 #: ``progress(done, total)`` in optimiser steps over the whole run.
 Progress = Callable[[int, int], None]
@@ -74,6 +80,47 @@ Progress = Callable[[int, int], None]
 
 # ------------------------------------------------------------------------------------------
 # the model side
+
+
+def training_lineage(init: str) -> list[dict[str, Any]]:
+    """The training stages behind ``model.init``, oldest first.
+
+    Parameters
+    ----------
+    init : str
+        A variant name or a checkpoint.
+
+    Returns
+    -------
+    list of dict
+        One ``{"training_config", "epochs_trained", "steps_trained"}`` per earlier run when
+        ``init`` is a model this trainer wrote (its own earlier stages first); empty for a fresh
+        variant or a checkpoint from elsewhere.
+    """
+    from napari_clickseg.models.checkpoints import NotACheckpointError, read_own_metadata
+    from napari_clickseg.models.packaged import DEFAULT_MODEL_NAME, default_model_path
+    from napari_clickseg.models.registry import VARIANTS
+
+    if init in VARIANTS:
+        return []
+    path = default_model_path() if init == DEFAULT_MODEL_NAME else Path(init)
+    if not path.is_file():
+        return []
+    try:
+        metadata = read_own_metadata(path)
+    except NotACheckpointError:
+        return []
+    if "training_config" not in metadata:
+        return []
+    stages = json.loads(metadata.get("previous_stages", "[]"))
+    stages.append(
+        {
+            "training_config": json.loads(metadata["training_config"]),
+            "epochs_trained": int(metadata.get("epochs_trained", 0)),
+            "steps_trained": int(metadata.get("steps_trained", 0)),
+        }
+    )
+    return stages
 
 
 def build_initial_model(init: str, overrides: dict[str, Any] | None = None) -> nn.Module:
@@ -281,6 +328,7 @@ class Trainer:
 
         torch.manual_seed(loop.seed)
         self.model = build_initial_model(config.model.init, config.model.overrides)
+        self.previous_stages = training_lineage(config.model.init)
         self.model.to(self.ctx.device)
         self.crop_size = int(config.data.crop_size or self.model.input_size[0])
         self.frozen = freeze_unused_parameters(self.model, self.crop_size, self.ctx.device)
@@ -347,6 +395,7 @@ class Trainer:
             ClickTrainDataset,
             build_augmentation,
             describe_images,
+            image_draw_probabilities,
             load_train_images,
         )
 
@@ -354,6 +403,19 @@ class Trainer:
         images, excluded = load_train_images(data.train, self._holdout_rules())
         self.excluded = excluded
         self._say(f"training data: {describe_images(images)}; {len(excluded)} held out")
+        probabilities = None
+        if data.train and data.train[0].weight is not None:
+            probabilities = image_draw_probabilities(images, [s.weight for s in data.train])
+            shares = np.bincount(
+                [image.source for image in images], probabilities, minlength=len(data.train)
+            )
+            self._say(
+                "source shares: "
+                + ", ".join(
+                    f"[{i}] {source.spec} {share:.2f}"
+                    for i, (source, share) in enumerate(zip(data.train, shares, strict=True))
+                )
+            )
         augmentation: Augmentation = build_augmentation(
             self.crop_size, tuple(data.scale_range), data.augment
         )
@@ -376,6 +438,7 @@ class Trainer:
             seed=loop.seed,
             min_object_area=data.min_object_area,
             copy_paste=copy_paste,
+            draw_probabilities=probabilities,
         )
 
     def _load_validation(self) -> list[Any]:
@@ -716,6 +779,10 @@ class Trainer:
             "training_config": json.dumps(config_to_dict(self.config)),
             "epochs_trained": str(self.epoch),
             "steps_trained": str(self.global_step),
+            "previous_stages": json.dumps(self.previous_stages),
+            "total_steps_trained": str(
+                self.global_step + sum(stage["steps_trained"] for stage in self.previous_stages)
+            ),
             **(extra or {}),
         }
         return save_model(self.model, self.output_dir / name, metadata)
