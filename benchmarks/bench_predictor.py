@@ -6,8 +6,10 @@ timed in several modes in the same run, and the ratio to the first, the plain pa
 
 - ``plain``: eager float32, the official matrix-product attention, no image-encoding cache,
   flip averaging (what the official predictor does);
-- ``default``: fused scaled-dot-product attention, the image-encoding cache, flip averaging, and
-  on a GPU bfloat16 autocast;
+- ``exact``: fused scaled-dot-product attention and the image-encoding cache, still float32
+  (outputs equal the plain path's up to rounding);
+- ``default``: ``exact`` in precision 'auto', what the annotation dock runs: bfloat16 autocast
+  on a GPU and on a CPU with AMX or AVX512-BF16, float32 elsewhere;
 - ``fast``: ``default`` without flip averaging (the interactive fast mode).
 
 The clicks of a sequence stay on one object, as when a person refines a mask, so the ZoomIn
@@ -44,13 +46,14 @@ class Mode:
     fused: bool
     cache: bool
     flip: bool
-    precision_gpu: str
+    precision: str
 
 
 MODES = (
-    Mode("plain", fused=False, cache=False, flip=True, precision_gpu="float32"),
-    Mode("default", fused=True, cache=True, flip=True, precision_gpu="bfloat16"),
-    Mode("fast", fused=True, cache=True, flip=False, precision_gpu="bfloat16"),
+    Mode("plain", fused=False, cache=False, flip=True, precision="float32"),
+    Mode("exact", fused=True, cache=True, flip=True, precision="float32"),
+    Mode("default", fused=True, cache=True, flip=True, precision="auto"),
+    Mode("fast", fused=True, cache=True, flip=False, precision="auto"),
 )
 
 
@@ -170,20 +173,20 @@ def main() -> None:
         f"  threads {torch.get_num_threads()}  device {device_probe} {card}"
     )
     print(f"image {size[0]}x{size[1]}, {len(clicks)} clicks per sequence, median s/click")
-    header = ("variant", "mode", "s/click", "vs plain", "peak MB", "% peak")
-    print("{:22s} {:8s} {:>9s} {:>9s} {:>8s} {:>7s}".format(*header))
+    header = ("variant", "mode", "precision", "s/click", "vs plain", "peak MB", "% peak")
+    print("{:22s} {:8s} {:9s} {:>9s} {:>9s} {:>8s} {:>7s}".format(*header))
     for name, build in builders:
         model = build()
         plain_time = None
         for mode in modes:
-            precision = mode.precision_gpu if device_probe.type == "cuda" else "float32"
             predictor = Predictor(
                 model,
                 args.device,
                 with_flip=mode.flip,
-                precision=precision,
+                precision=mode.precision,
                 cache_image_encoding=mode.cache,
             )
+            precision = predictor.precision
             set_fused(model, mode.fused)
             if predictor.device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats()
@@ -197,7 +200,8 @@ def main() -> None:
                     flops = forward_flops(model, predictor.device, mode.flip)
                     utilisation = f"{100 * flops / seconds / (peak * 1e12):6.1f}%"
             print(
-                f"{name:22s} {mode.name:8s} {seconds:9.4f} {plain_time / seconds:8.2f}x "
+                f"{name:22s} {mode.name:8s} {precision:9s} {seconds:9.4f} "
+                f"{plain_time / seconds:8.2f}x "
                 f"{memory:>8s} {utilisation:>7s}",
                 flush=True,
             )

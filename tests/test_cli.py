@@ -116,3 +116,22 @@ def test_evaluate_unknown_layout_is_a_clean_error(tmp_path, capsys):
     code = main(["evaluate", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "o")])
     assert code == 2
     assert "layout" in capsys.readouterr().err
+
+
+def test_precision_option_reaches_the_predictor(monkeypatch):
+    from napari_clickseg import cli
+    from napari_clickseg.engine import device as device_module
+
+    parser = cli.build_parser()
+    assert (
+        parser.parse_args(["evaluate", "--data", "x"]).precision == "float32"
+    )  # the papers' protocol
+    assert (
+        parser.parse_args(["segment", "a.png", "--click", "1,1,+", "--out", "m.png"]).precision
+        == "auto"
+    )
+    monkeypatch.setattr(device_module, "cpu_has_native_bfloat16", lambda: True)
+    predictor = cli.make_predictor("default", "cpu", 0, False, True, "auto")
+    assert predictor.precision == "bfloat16"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["evaluate", "--data", "x", "--precision", "half"])

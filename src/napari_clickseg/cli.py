@@ -22,6 +22,9 @@ import numpy as np
 
 from napari_clickseg.models.packaged import DEFAULT_MODEL_NAME
 
+#: ``engine.device.PRECISION_CHOICES``, spelled out so that ``--help`` does not import torch.
+PRECISION_CHOICES = ("auto", "float32", "bfloat16", "float16")
+
 BASELINE = "baseline"
 
 
@@ -46,7 +49,14 @@ def _print_progress(done: int, total: int) -> None:
             print()
 
 
-def make_predictor(model: str, device: str | None, cfr_steps: int, adaptive: bool, flip: bool):
+def make_predictor(
+    model: str,
+    device: str | None,
+    cfr_steps: int,
+    adaptive: bool,
+    flip: bool,
+    precision: str = "float32",
+):
     """A predictor for a model path or registry name, or the weight-free baseline."""
     if model == BASELINE:
         from napari_clickseg.engine.baseline import RandomWalkerPredictor
@@ -62,6 +72,7 @@ def make_predictor(model: str, device: str | None, cfr_steps: int, adaptive: boo
         device,
         with_flip=flip,
         cfr=CFRSettings(steps=cfr_steps, adaptive=adaptive),
+        precision=precision,
     )
 
 
@@ -106,7 +117,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     image, truth, first_click = make_2d_sample(seed=args.seed)
     clicks = args.click or [(*first_click, True)]
-    predictor = make_predictor(args.model, args.device, args.cfr, args.adaptive, not args.no_flip)
+    predictor = make_predictor(
+        args.model, args.device, args.cfr, args.adaptive, not args.no_flip, args.precision
+    )
     name = "random-walker baseline (no weights)" if args.model == BASELINE else args.model
     print(f"model: {name}; image {image.shape[1]}x{image.shape[0]} synthetic EM section")
     prediction = _run_clicks(predictor, image, clicks, truth)
@@ -121,7 +134,9 @@ def cmd_segment(args: argparse.Namespace) -> int:
     from skimage.io import imread, imsave
 
     image = imread(args.image)
-    predictor = make_predictor(args.model, args.device, args.cfr, args.adaptive, not args.no_flip)
+    predictor = make_predictor(
+        args.model, args.device, args.cfr, args.adaptive, not args.no_flip, args.precision
+    )
     channels = tuple(args.channels) if args.channels else None
     prediction = _run_clicks(predictor, image, args.click, None, channels)
     imsave(args.out, (prediction.mask * 255).astype(np.uint8), check_contrast=False)
@@ -187,7 +202,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         full_curve=not args.stop_at_target,
         selection=args.selection,
     )
-    predictor = make_predictor(args.model, args.device, args.cfr, args.adaptive, not args.no_flip)
+    predictor = make_predictor(
+        args.model, args.device, args.cfr, args.adaptive, not args.no_flip, args.precision
+    )
     if args.cfr_every_click and hasattr(predictor, "cfr"):
         import dataclasses
 
@@ -252,7 +269,9 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_model_options(parser: argparse.ArgumentParser, default_model: str) -> None:
+def _add_model_options(
+    parser: argparse.ArgumentParser, default_model: str, default_precision: str = "auto"
+) -> None:
     parser.add_argument(
         "--model",
         default=default_model,
@@ -264,6 +283,14 @@ def _add_model_options(parser: argparse.ArgumentParser, default_model: str) -> N
     parser.add_argument("--cfr", type=int, default=0, metavar="N", help="CFR-N on the first click")
     parser.add_argument("--adaptive", action="store_true", help="adaptive CFR (stop at <= 20 px)")
     parser.add_argument("--no-flip", action="store_true", help="skip horizontal-flip averaging")
+    parser.add_argument(
+        "--precision",
+        choices=PRECISION_CHOICES,
+        default=default_precision,
+        help="network precision: float32 is the official, exact path; auto runs bfloat16 where "
+        "the hardware has it (CUDA GPUs, CPUs with AMX or AVX512-BF16), about 2-4x faster on "
+        f"such CPUs; default: {default_precision}",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -296,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser(
         "evaluate", help="NoC protocol on data sets: table, per-object CSV and mIoU plot"
     )
-    _add_model_options(evaluate, DEFAULT_MODEL_NAME)
+    _add_model_options(evaluate, DEFAULT_MODEL_NAME, default_precision="float32")
     evaluate.add_argument(
         "--data",
         action="append",

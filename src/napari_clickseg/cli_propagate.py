@@ -211,7 +211,9 @@ def cmd_propagate(args: argparse.Namespace) -> int:
     stack = _load_volume(args)
     if args.gt:
         stack.gt = _read_labels(args.gt, stack, args.gt_label, "ground truth")
-    predictor = make_predictor(args.model, args.device, args.cfr, args.adaptive, not args.no_flip)
+    predictor = make_predictor(
+        args.model, args.device, args.cfr, args.adaptive, not args.no_flip, args.precision
+    )
     print(f"volume: {stack.description}; model: {args.model}; mode: {settings.mode}")
     seed_slices = args.seed_slices
     if args.seed_from_gt:

@@ -80,3 +80,33 @@ def test_missing_file_and_manual_download_are_explained(choice, tmp_path):
     choice.select_model("sbd_vit_base (manual download)")
     with pytest.raises(ModelLoadError, match=r"not available.*by hand"):
         choice.build_predictor()
+
+
+def test_precision_reaches_the_predictor_and_impossible_ones_are_explained(
+    choice, tiny_model, monkeypatch
+):
+    from napari_clickseg.engine import device as device_module
+
+    choice.add_model("tiny", lambda device: tiny_model)
+    choice.set_device("cpu")
+    assert choice.spec.precision == "auto"  # annotation: fast where the hardware allows
+    choice.set_precision("float32")
+    assert choice.build_predictor().precision == "float32"
+    monkeypatch.setattr(device_module, "cpu_has_native_bfloat16", lambda: True)
+    choice.set_precision("bfloat16")
+    assert choice.build_predictor().precision == "bfloat16"
+    monkeypatch.setattr(device_module, "cpu_has_native_bfloat16", lambda: False)
+    with pytest.raises(ModelLoadError, match=r"emulated.*choose another precision"):
+        choice.build_predictor()
+    choice.set_precision("auto")
+    assert choice.build_predictor().precision == "float32"
+    with pytest.raises(ValueError, match="unknown precision 'half'"):
+        choice.set_precision("half")
+
+
+def test_the_evaluation_protocol_starts_in_float32(qtbot):
+    widget = ModelChoice(precision="float32")
+    qtbot.addWidget(widget)
+    assert widget.spec.precision == "float32"
+    widget.select_model(RANDOM_WALKER_LABEL)
+    assert not widget.precision_combo.isEnabled()

@@ -164,9 +164,9 @@ def test_prior_of_wrong_shape_or_range_is_refused():
         predictor.set_prev_mask(np.full((150, 230), 2.0))
 
 
-def test_reduced_precision_needs_a_gpu():
+def test_float16_needs_a_gpu():
     with pytest.raises(ValueError, match="needs a CUDA GPU"):
-        Predictor(DiskOracle(), "cpu", precision="bfloat16")
+        Predictor(DiskOracle(), "cpu", precision="float16")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is present")

@@ -116,7 +116,8 @@ class EvaluateTab(QWidget):
         self.image_combo = LayerCombo(viewer, Image)
         self.gt_combo = LayerCombo(viewer, Labels)
         self.channel_map = ChannelMap()
-        self.model_choice = ModelChoice()
+        # float32: the papers' protocol, and numbers comparable with docs/results.md
+        self.model_choice = ModelChoice(precision="float32")
         self.selection = SliceSelection()
         self.split = QCheckBox("split labels into 4-connected pieces")
         self.split.setToolTip("One object per connected piece per slice (ssTEM / ISBI protocol)")

@@ -4,8 +4,56 @@ from __future__ import annotations
 
 import torch
 
-#: Precisions a predictor can run in; the reduced ones use autocast and need a GPU.
+#: Precisions a predictor can run in; the reduced ones use autocast.
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+#: Names a caller may ask for: the precisions, and 'auto' (see :func:`resolve_precision`).
+PRECISION_CHOICES = ("auto", *PRECISIONS)
+
+
+def cpu_has_native_bfloat16() -> bool:
+    """Whether this CPU multiplies bfloat16 matrices in hardware (AMX or AVX512-BF16).
+
+    Without such units PyTorch emulates bfloat16 on the CPU and it runs slower than float32.
+    """
+    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    for name in probes:
+        probe = getattr(torch.cpu, name, None)
+        try:
+            if probe is not None and probe():
+                return True
+        except RuntimeError:  # a build without the CPU feature checks
+            continue
+    return False
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """The precision a request means on a device.
+
+    Parameters
+    ----------
+    precision : {'auto', 'float32', 'bfloat16', 'float16'}
+        'auto' is bfloat16 where the hardware computes in it (a CUDA GPU that supports it, a
+        CPU with AMX or AVX512-BF16) and float32 elsewhere (MPS, older CPUs and GPUs).
+    device : torch.device
+        Where the model runs.
+
+    Returns
+    -------
+    str
+        One of :data:`PRECISIONS`.
+    """
+    if precision not in PRECISION_CHOICES:
+        raise ValueError(
+            f"precision must be one of {', '.join(PRECISION_CHOICES)}, got {precision!r}"
+        )
+    if precision != "auto":
+        return precision
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return "bfloat16"
+    if device.type == "cpu" and cpu_has_native_bfloat16():
+        return "bfloat16"
+    return "float32"
 
 
 def mps_available() -> bool:
@@ -61,8 +109,8 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
 
     Parameters
     ----------
-    precision : {'float32', 'bfloat16', 'float16'}
-        Requested precision.
+    precision : {'auto', 'float32', 'bfloat16', 'float16'}
+        Requested precision (see :func:`resolve_precision`).
     device : torch.device
         Where the model runs.
 
@@ -70,12 +118,26 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     -------
     torch.dtype or None
         None for plain float32.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, float16 off a CUDA GPU, and bfloat16 on MPS or on a CPU without
+        bfloat16 hardware (it would be slower than float32 there).
     """
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    precision = resolve_precision(precision, device)
     dtype = PRECISIONS[precision]
-    if dtype is not None and device.type != "cuda":
-        raise ValueError(
-            f"precision {precision!r} needs a CUDA GPU; on {device.type} use 'float32'"
-        )
-    return dtype
+    if dtype is None or device.type == "cuda":
+        return dtype
+    if precision == "bfloat16" and device.type == "cpu":
+        if not cpu_has_native_bfloat16():
+            raise ValueError(
+                "precision 'bfloat16' on this CPU would be emulated and slower than float32: "
+                "it has neither AMX nor AVX512-BF16; use 'float32' or 'auto'"
+            )
+        return dtype
+    raise ValueError(
+        f"precision {precision!r} needs a CUDA GPU"
+        + (" or a CPU with bfloat16 hardware" if precision == "bfloat16" else "")
+        + f"; on {device.type} use 'float32' or 'auto'"
+    )

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 
 from napari_clickseg.engine.candidate_matching import match_flipped_candidates
 from napari_clickseg.engine.clicks import Click, check_clicks_inside
-from napari_clickseg.engine.device import autocast_dtype, select_device
+from napari_clickseg.engine.device import autocast_dtype, resolve_precision, select_device
 from napari_clickseg.engine.image_input import to_rgb01
 from napari_clickseg.engine.zoom_in import Roi, ZoomInSettings, next_roi
 from napari_clickseg.models.click_maps import points_tensor
@@ -198,8 +198,10 @@ class Predictor:
         Cascade-forward refinement; off by default.
     threshold : float
         Binarisation threshold of :attr:`Prediction.mask` (official: 0.49).
-    precision : {'float32', 'bfloat16', 'float16'}
-        Reduced precisions use autocast and need a CUDA GPU.
+    precision : {'float32', 'auto', 'bfloat16', 'float16'}
+        float32 (the default) is the official, exact path. Reduced precisions run the network
+        under autocast: bfloat16 on a CUDA GPU or a CPU with AMX / AVX512-BF16, float16 on a
+        CUDA GPU; 'auto' picks bfloat16 where the hardware has it, float32 elsewhere.
     cache_image_encoding : bool
         Compute the click-independent part of the network (``model.encode_image``: the
         image patch embedding; for iCMFormer the whole image stream through the shared
@@ -221,6 +223,8 @@ class Predictor:
     ) -> None:
         self.device = select_device(device)
         self.autocast = autocast_dtype(precision, self.device)
+        #: The precision the network runs in ('auto' resolved).
+        self.precision = resolve_precision(precision, self.device)
         self.model = model.to(self.device).eval()
         if zoom_in is not None and zoom_in.target_size is None:
             zoom_in = dataclasses.replace(zoom_in, target_size=tuple(model.input_size))
