@@ -2,15 +2,20 @@
 # The held-out evaluation of the default model's card (docs/model_card.md): the papers' NoC
 # protocol (20 clicks, full curves) through `clickseg evaluate` on data training never saw.
 #
-#   bash benchmarks/heldout.sh MODEL OUT_DIR [SET...]
+#   bash benchmarks/heldout.sh MODEL OUT_DIR [SET...] [-- EVALUATE_OPTION...]
 #
 # MODEL: 'default', 'baseline' or a checkpoint; SET: any of isbi brats em_cells em_mitochondria
-# brain knee (default: all). Real data sets are read from ../shared/data beside the repository.
+# brain knee (default: all). Options after -- go to every `clickseg evaluate` call, e.g.
+# `-- --no-flip` (the fast mode) or `-- --precision bfloat16`. Real data sets are read from
+# ../shared/data beside the repository.
 set -euo pipefail
 model=${1:?usage: heldout.sh MODEL OUT_DIR [SET...]}
 out=${2:?usage: heldout.sh MODEL OUT_DIR [SET...]}
 shift 2
-sets=("$@")
+sets=()
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do sets+=("$1"); shift; done
+[ $# -gt 0 ] && shift
+extra=("$@")
 [ ${#sets[@]} -gt 0 ] || sets=(isbi brats em_cells em_mitochondria brain knee)
 data=${CLICKSEG_SHARED_DATA:-../shared/data}
 clickseg=${CLICKSEG:-clickseg}
@@ -38,6 +43,6 @@ for set in "${sets[@]}"; do
             --data-option slice_step=6 --limit 50 --seed 0) ;;
     *) echo "unknown set $set" >&2; exit 2 ;;
   esac
-  "$clickseg" evaluate --model "$model" --miou 1 3 5 10 --noc 85 90 "${args[@]}" \
+  "$clickseg" evaluate --model "$model" --miou 1 3 5 10 --noc 85 90 "${args[@]}" "${extra[@]}" \
     --out "$out/$set" | tee "$out/$set.txt"
 done

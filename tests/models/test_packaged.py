@@ -40,12 +40,21 @@ def test_it_loads_by_name_as_the_model_card_describes():
     assert model.input_size == (224, 224)
     assert sum(p.numel() for p in model.parameters()) < 5_000_000
     metadata = read_own_metadata(default_model_path())
-    recipe = json.loads(metadata["training_config"])
-    assert recipe["model"]["init"] == "xtiny"
-    assert recipe["data"]["project_holdout"] is True
-    assert int(metadata["steps_trained"]) == recipe["loop"]["epochs"] * (
-        recipe["loop"]["samples_per_epoch"] // recipe["loop"]["batch_size"]
-    )
+    # two stages: from scratch (examples/default_model.toml), then fine-tuned with weighted
+    # sources (examples/default_model_stage2.toml); both keep the project hold-out out
+    stages = [*json.loads(metadata["previous_stages"]), {
+        "training_config": json.loads(metadata["training_config"]),
+        "steps_trained": int(metadata["steps_trained"]),
+    }]  # fmt: skip
+    assert stages[0]["training_config"]["model"]["init"] == "xtiny"
+    assert stages[1]["training_config"]["model"]["init"].endswith("model_final.safetensors")
+    for stage in stages:
+        recipe = stage["training_config"]
+        assert recipe["data"]["project_holdout"] is True
+        assert stage["steps_trained"] == recipe["loop"]["epochs"] * (
+            recipe["loop"]["samples_per_epoch"] // recipe["loop"]["batch_size"]
+        )
+    assert int(metadata["total_steps_trained"]) == sum(s["steps_trained"] for s in stages)
 
 
 def test_a_missing_default_model_is_a_clear_error(tmp_path, monkeypatch):
