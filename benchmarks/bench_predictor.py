@@ -129,6 +129,19 @@ def set_fused(model: torch.nn.Module, enabled: bool) -> None:
             module.fused_attn = enabled
 
 
+def mode_predictor(model: torch.nn.Module, device: str | None, mode: Mode) -> Predictor:
+    """A predictor running ``model`` as ``mode`` says (attention kind set on the model)."""
+    predictor = Predictor(
+        model,
+        device,
+        with_flip=mode.flip,
+        precision=mode.precision,
+        cache_image_encoding=mode.cache,
+    )
+    set_fused(model, mode.fused)
+    return predictor
+
+
 def peak_tflops(device: torch.device, precision: str) -> float | None:
     if device.type != "cuda":
         return None
@@ -179,15 +192,8 @@ def main() -> None:
         model = build()
         plain_time = None
         for mode in modes:
-            predictor = Predictor(
-                model,
-                args.device,
-                with_flip=mode.flip,
-                precision=mode.precision,
-                cache_image_encoding=mode.cache,
-            )
+            predictor = mode_predictor(model, args.device, mode)
             precision = predictor.precision
-            set_fused(model, mode.fused)
             if predictor.device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats()
             seconds = seconds_per_click(predictor, image, clicks)

@@ -20,9 +20,8 @@ import time
 
 import numpy as np
 import torch
-from bench_predictor import MODES, set_fused
+from bench_predictor import MODES, mode_predictor
 
-from napari_clickseg.engine.predictor import Predictor
 from napari_clickseg.engine.propagation import PropagationSettings, propagate
 from napari_clickseg.engine.scoring import score_masks
 from napari_clickseg.models.checkpoints import load_model
@@ -73,14 +72,7 @@ def main() -> None:
           f"{'slices':>6s} {'3D Dice':>8s}")  # fmt: skip
     plain_seconds = None
     for mode in modes:
-        predictor = Predictor(
-            model,
-            args.device,
-            with_flip=mode.flip,
-            precision=mode.precision,
-            cache_image_encoding=mode.cache,
-        )
-        set_fused(model, mode.fused)
+        predictor = mode_predictor(model, args.device, mode)
         propagate(predictor, volume[middle - 1 : middle + 2], seed_mask[middle - 1 : middle + 2])
         if predictor.device.type == "cuda":
             torch.cuda.synchronize()

@@ -78,7 +78,9 @@ def test_parity_with_official_forward(official_tiny, forward_data):
     np.testing.assert_allclose(
         unsorted[:, :, 180:244, 220:284], data["mask_logits_final_crop"], rtol=0, atol=ATOL
     )
-    np.testing.assert_allclose(logits[:, :, ::16, ::16], data["sel_mask_sub16"], rtol=0, atol=ATOL)
+    np.testing.assert_allclose(
+        logits[:, :, ::16, ::16], data["sel_mask_sub16"], rtol=0, atol=ATOL
+    )
     np.testing.assert_allclose(
         out.scores.numpy(), 6 * data["sel_iou"] + data["sel_onehot"], rtol=0, atol=ATOL
     )
