@@ -10,7 +10,9 @@ timed in several modes in the same run, and the ratio to the first, the plain pa
   (outputs equal the plain path's up to rounding);
 - ``default``: ``exact`` in precision 'auto', what the annotation dock runs: bfloat16 autocast
   on a GPU and on a CPU with AMX or AVX512-BF16, float32 elsewhere;
-- ``fast``: ``default`` without flip averaging (the interactive fast mode).
+- ``fast``: ``default`` without flip averaging (the interactive fast mode);
+- ``compiled`` (with ``--compile MODE``): ``default`` through ``torch.compile`` in that mode
+  ('reduce-overhead' uses CUDA graphs on a GPU); compiling happens in the warm-up.
 
 The clicks of a sequence stay on one object, as when a person refines a mask, so the ZoomIn
 crop settles after the first clicks. Weights are random: speed does not depend on them. On a
@@ -25,6 +27,7 @@ reaches (FLOPs of one click's forward / time / peak).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import platform
 import time
 from dataclasses import dataclass
@@ -32,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from napari_clickseg.engine.compiled import COMPILE_MODES
 from napari_clickseg.engine.predictor import Predictor
 from napari_clickseg.models.checkpoints import load_model
 from napari_clickseg.models.registry import VARIANTS, build_model, variant_config
@@ -47,6 +51,7 @@ class Mode:
     cache: bool
     flip: bool
     precision: str
+    compile_mode: str | None = None
 
 
 MODES = (
@@ -137,6 +142,7 @@ def mode_predictor(model: torch.nn.Module, device: str | None, mode: Mode) -> Pr
         with_flip=mode.flip,
         precision=mode.precision,
         cache_image_encoding=mode.cache,
+        compile_mode=mode.compile_mode,
     )
     set_fused(model, mode.fused)
     return predictor
@@ -167,9 +173,18 @@ def main() -> None:
     parser.add_argument("--device", default=None)
     parser.add_argument("--size", type=int, nargs=2, default=(512, 512), metavar=("H", "W"))
     parser.add_argument("--modes", nargs="+", default=[m.name for m in MODES])
+    parser.add_argument(
+        "--compile",
+        metavar="MODE",
+        choices=COMPILE_MODES,
+        help="also time the default mode through torch.compile in this mode",
+    )
     args = parser.parse_args()
 
     modes = [m for m in MODES if m.name in args.modes]
+    if args.compile:
+        default = next(m for m in MODES if m.name == "default")
+        modes.append(dataclasses.replace(default, name="compiled", compile_mode=args.compile))
     if not modes or modes[0].name != "plain":
         parser.error("the modes must start with 'plain', the baseline the ratios refer to")
     variants = sorted(VARIANTS) if args.all else args.variants

@@ -36,6 +36,7 @@ import torch.nn.functional as F
 
 from napari_clickseg.engine.candidate_matching import match_flipped_candidates
 from napari_clickseg.engine.clicks import Click, check_clicks_inside
+from napari_clickseg.engine.compiled import network_calls
 from napari_clickseg.engine.device import autocast_dtype, resolve_precision, select_device
 from napari_clickseg.engine.image_input import to_rgb01
 from napari_clickseg.engine.zoom_in import Roi, ZoomInSettings, next_roi
@@ -207,6 +208,10 @@ class Predictor:
         image patch embedding; for iCMFormer the whole image stream through the shared
         first half of the blocks) once per input crop and reuse it while the ZoomIn crop
         stays the same. Exact: the outputs do not change. Off only to measure the plain path.
+    compile_mode : str or None
+        Run the network through ``torch.compile`` in this mode ('default', 'reduce-overhead'
+        for CUDA graphs, 'max-autotune'); None (the default) runs it eagerly. The first clicks
+        are slow while it compiles (:mod:`napari_clickseg.engine.compiled`).
     """
 
     def __init__(
@@ -220,12 +225,15 @@ class Predictor:
         threshold: float = DEFAULT_THRESHOLD,
         precision: str = "float32",
         cache_image_encoding: bool = True,
+        compile_mode: str | None = None,
     ) -> None:
         self.device = select_device(device)
         self.autocast = autocast_dtype(precision, self.device)
         #: The precision the network runs in ('auto' resolved).
         self.precision = resolve_precision(precision, self.device)
         self.model = model.to(self.device).eval()
+        self.compile_mode = compile_mode
+        self._calls = network_calls(self.model, compile_mode)
         if zoom_in is not None and zoom_in.target_size is None:
             zoom_in = dataclasses.replace(zoom_in, target_size=tuple(model.input_size))
         self.zoom_in = zoom_in
@@ -377,7 +385,12 @@ class Predictor:
     def run_request(self, request: ModelRequest) -> ModelOutput:
         """One network call for a request of :meth:`predict_steps`."""
         points_dtype = torch.float32 if self.device.type == "mps" else torch.float64
-        points = points_tensor(request.clicks, device=self.device, dtype=points_dtype)
+        points = points_tensor(
+            request.clicks,
+            device=self.device,
+            dtype=points_dtype,
+            multiple_of=self._calls.clicks_per_sign,
+        )
         return self.run_model(
             request.image, request.prev_mask, points, encoding_key=request.encoding_key
         )
@@ -458,7 +471,8 @@ class Predictor:
         Returns
         -------
         ModelOutput
-            float32 logits (B, K, H, W) and scores (B, K) or None.
+            float32 logits (B, K, H, W), scores (B, K) or None and match features (B, K) or
+            None (PiClick's class probabilities, which the flip pairing compares).
         """
         autocast = (
             torch.autocast(self.device.type, dtype=self.autocast)
@@ -467,14 +481,18 @@ class Predictor:
         )
         with torch.inference_mode(), autocast:
             if not self.cache_image_encoding or encoding_key is None:
-                output = self.model(image, prev_mask, points)
+                output = self._calls.forward(image, prev_mask, points)
             else:
                 if encoding_key != self._encoding_key:
-                    self._encoding = self.model.encode_image(image)
+                    self._encoding = self._calls.encode_image(image)
                     self._encoding_key = encoding_key
-                output = self.model.decode(self._encoding, prev_mask, points)
-        scores = output.scores.float() if output.scores is not None else None
-        return ModelOutput(logits=output.logits.float(), scores=scores)
+                output = self._calls.decode(self._encoding, prev_mask, points)
+        copy = self._calls.copy_outputs
+        return ModelOutput(
+            logits=_as_float(output.logits, copy),
+            scores=_as_float(output.scores, copy),
+            match_features=_as_float(output.match_features, copy),
+        )
 
     def _pass_steps(
         self, clicks: list[Click], passes: int
@@ -576,6 +594,14 @@ def _average_flipped(output: ModelOutput) -> tuple[torch.Tensor, torch.Tensor | 
     index = torch.from_numpy(perm).to(logits.device)
     merged_scores = None if scores is None else scores[:1, index] + scores[1:]
     return 0.5 * (plain[:, index] + mirrored), merged_scores
+
+
+def _as_float(tensor: torch.Tensor | None, copy: bool) -> torch.Tensor | None:
+    """float32, and a copy where the network's output buffers are reused (CUDA graphs)."""
+    if tensor is None:
+        return None
+    tensor = tensor.float()
+    return tensor.clone() if copy else tensor
 
 
 def _paste(maps: torch.Tensor, roi: Roi, shape: tuple[int, int]) -> torch.Tensor:

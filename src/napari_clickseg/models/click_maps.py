@@ -27,6 +27,7 @@ def points_tensor(
     clicks: Sequence[Sequence[tuple[float, float, bool]]],
     device: torch.device | str | None = None,
     dtype: torch.dtype = torch.float64,
+    multiple_of: int = 1,
 ) -> torch.Tensor:
     """Pack click lists into the official (B, 2M, 3) points tensor.
 
@@ -40,13 +41,17 @@ def points_tensor(
     dtype : torch.dtype
         float64 (the default) keeps fractional click positions as the official evaluation
         does; use float32 on devices without float64 (Apple MPS).
+    multiple_of : int
+        Round M up to a multiple of this (more unused rows; a compiled network then sees few
+        distinct shapes). 1, the official layout, by default.
 
     Returns
     -------
     torch.Tensor
         Tensor of shape (B, 2M, 3) with M = max(#positive, #negative, 1) over the
-        batch. The first M rows of an item are its positive clicks, the last M its negative
-        clicks, each as (row, col, click_index); unused rows are (-1, -1, -1).
+        batch, rounded up to ``multiple_of``. The first M rows of an item are its positive
+        clicks, the last M its negative clicks, each as (row, col, click_index); unused rows
+        are (-1, -1, -1).
     """
     per_item = []
     for item in clicks:
@@ -55,6 +60,7 @@ def points_tensor(
             (positives if is_positive else negatives).append((float(row), float(col), index))
         per_item.append((positives, negatives))
     num_max = max([1] + [max(len(p), len(n)) for p, n in per_item])
+    num_max = -(-num_max // multiple_of) * multiple_of
     pad = [(-1.0, -1.0, -1.0)]
     rows = [
         positives + pad * (num_max - len(positives)) + negatives + pad * (num_max - len(negatives))
