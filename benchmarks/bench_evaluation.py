@@ -35,10 +35,18 @@ def main() -> None:
     parser.add_argument("--clicks", type=int, default=10)
     parser.add_argument("--device", default=None)
     parser.add_argument("--no-flip", action="store_true")
+    parser.add_argument(
+        "--precision", default="float32", help="float32 (the protocol's), auto or bfloat16"
+    )
     args = parser.parse_args()
 
     objects = list(open_dataset(args.data, **dict(args.data_option)).limit(args.limit, seed=0))
-    predictor = Predictor(load_model(args.model), args.device, with_flip=not args.no_flip)
+    predictor = Predictor(
+        load_model(args.model),
+        args.device,
+        with_flip=not args.no_flip,
+        precision=args.precision,
+    )
     settings = EvaluationSettings(max_clicks=args.clicks, full_curve=True)
     print(
         f"{time.strftime('%Y-%m-%d')}  {platform.node()}  torch {torch.__version__}  "
@@ -46,7 +54,7 @@ def main() -> None:
     )
     print(
         f"model {args.model}, {args.data}, {len(objects)} objects x {args.clicks} clicks, "
-        f"flip {not args.no_flip}"
+        f"flip {not args.no_flip}, precision {predictor.precision}"
     )
     print(f"{'batch':>5s} {'seconds':>9s} {'clicks/s':>9s} {'vs batch 1':>10s} {'max |dIoU|':>10s}")
     evaluate_dataset(predictor, objects[:2], settings)  # warm-up
