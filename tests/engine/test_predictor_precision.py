@@ -1,7 +1,8 @@
 """bfloat16 on the CPU: the same masks as float32 within documented tolerances.
 
 docs/performance.md states the tolerances: on every architecture the probabilities differ by
-at most 0.05 from the float32 path, and the shipped model's masks agree to IoU >= 0.98.
+at most 0.05 from the float32 path, and the shipped model's first-click masks agree with the
+float32 ones to IoU >= 0.95 on every object and >= 0.99 in the median.
 The tests run where the CPU has bfloat16 hardware (AMX or AVX512-BF16), as on the project's
 machines; elsewhere 'auto' is float32 and there is nothing to compare.
 """
@@ -53,15 +54,18 @@ def test_every_architecture_stays_within_the_tolerance(name):
 
 
 def test_the_shipped_model_draws_the_same_masks():
-    obj = max(open_dataset("synthetic:em_cells", seed=2000, slice_step=8), key=lambda o: o.area)
-    rows, cols = np.nonzero(obj.gt == 1)
-    middle = len(rows) // 2
-    clicks = [(float(rows[middle]), float(cols[middle]), True)]
+    objects = list(open_dataset("synthetic:em_cells", seed=2000, slice_step=8).limit(8, seed=0))
     model = load_model("default")
-    exact = _probabilities(model, "float32", obj.image, clicks)
-    fast = _probabilities(model, "auto", obj.image, clicks)
     assert Predictor(model, "cpu", precision="auto").precision == "bfloat16"
-    for a, b in zip(exact, fast, strict=True):
-        union = np.logical_or(a.mask, b.mask).sum()
-        assert np.logical_and(a.mask, b.mask).sum() / union >= 0.98
-        assert np.abs(a.probs - b.probs).max() < 0.1
+    ious, gaps = [], []
+    for obj in objects:
+        rows, cols = np.nonzero(obj.gt == 1)
+        middle = len(rows) // 2
+        clicks = [(float(rows[middle]), float(cols[middle]), True)]
+        (exact,) = _probabilities(model, "float32", obj.image, clicks)
+        (fast,) = _probabilities(model, "auto", obj.image, clicks)
+        union = np.logical_or(exact.mask, fast.mask).sum()
+        ious.append(np.logical_and(exact.mask, fast.mask).sum() / union)
+        gaps.append(np.abs(exact.probs - fast.probs).max())
+    assert min(ious) >= 0.95 and np.median(ious) >= 0.99, ious
+    assert max(gaps) < 0.1, gaps

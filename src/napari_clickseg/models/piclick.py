@@ -254,17 +254,31 @@ class PixelDecoder(nn.Module):
 
 
 class DecoderAttention(nn.Module):
-    """mmcv ``MultiheadAttention`` wrapper (key ``attn``) with a residual."""
+    """mmcv ``MultiheadAttention`` wrapper (key ``attn``) with a residual.
+
+    Inputs are batch-first; they are handed to the attention sequence-first and contiguous.
+    ``batch_first=True`` would transpose them to non-contiguous views, on which PyTorch's
+    input projections fall back to a batched product with the weight copied once per token
+    (3000 copies of a 256 x 256 matrix per call at 448 px), the larger part of a batch-2
+    forward on a CPU.
+    """
 
     def __init__(self, dim: int, heads: int) -> None:
         super().__init__()
-        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.attn = nn.MultiheadAttention(dim, heads)
 
     def forward(self, query, key, value, query_pos, key_pos, attn_mask=None):
+        def sequence_first(x: torch.Tensor) -> torch.Tensor:
+            return x.transpose(0, 1).contiguous()
+
         out = self.attn(
-            query + query_pos, key + key_pos, value, attn_mask=attn_mask, need_weights=False
+            sequence_first(query + query_pos),
+            sequence_first(key + key_pos),
+            sequence_first(value),
+            attn_mask=attn_mask,
+            need_weights=False,
         )[0]
-        return query + out
+        return query + out.transpose(0, 1)
 
 
 class DecoderLayer(nn.Module):
