@@ -228,9 +228,9 @@ class Predictor:
         compile_mode: str | None = None,
     ) -> None:
         self.device = select_device(device)
-        self.autocast = autocast_dtype(precision, self.device)
         #: The precision the network runs in ('auto' resolved).
         self.precision = resolve_precision(precision, self.device)
+        self.autocast = autocast_dtype(self.precision, self.device)
         self.model = model.to(self.device).eval()
         self.compile_mode = compile_mode
         self._calls = network_calls(self.model, compile_mode)

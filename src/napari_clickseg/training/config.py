@@ -486,12 +486,11 @@ def _validate(config: TrainConfig) -> None:
         )
     weighted = [source.weight is not None for source in data.train]
     if any(weighted):
-        missing = weighted.index(False) if not all(weighted) else None
-        _require(
-            missing is None,
-            f"data.train[{missing}].weight is missing: when one training source sets a weight "
-            "(its share of the samples), every training source must",
-        )
+        if not all(weighted):
+            raise ConfigError(
+                f"data.train[{weighted.index(False)}].weight is missing: when one training "
+                "source sets a weight (its share of the samples), every training source must"
+            )
         for i, source in enumerate(data.train):
             _require(
                 source.weight >= 0, f"data.train[{i}].weight must be >= 0, got {source.weight}"

@@ -256,7 +256,7 @@ def image_draw_probabilities(
     sources = np.array([image.source for image in images], dtype=np.int64)
     weights = np.asarray(source_weights, dtype=np.float64)
     counts = np.bincount(sources, minlength=len(weights))
-    per_image = np.where(counts[sources] > 0, weights[sources] / np.maximum(counts[sources], 1), 0)
+    per_image = weights[sources] / counts[sources]  # an image's source has >= 1 image
     total = per_image.sum()
     if not total > 0:
         raise ValueError("every training source with a positive weight is empty or held out")
