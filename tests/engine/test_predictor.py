@@ -278,3 +278,12 @@ def test_prediction_from_a_prior_mask_alone():
     # PriorDrift moves the prior halfway to 1: the mask is the prior's box and beyond
     assert prediction.mask[30:60, 30:60].all()
     assert predictor.predicts_without_clicks
+
+
+def test_the_zoom_floor_follows_the_model_input_size():
+    small = DiskOracle()
+    small.input_size = (224, 224)
+    assert Predictor(small, "cpu").zoom_in.min_crop_size == 100
+    assert Predictor(DiskOracle(), "cpu").zoom_in.min_crop_size == 200  # 448: the official
+    explicit = ZoomInSettings(min_crop_size=160)
+    assert Predictor(small, "cpu", zoom_in=explicit).zoom_in.min_crop_size == 160

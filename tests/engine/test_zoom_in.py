@@ -73,3 +73,20 @@ def test_roi_follows_mask_then_stays_until_a_rule_fires():
 def test_threshold_is_strictly_greater_than_half():
     probs = np.full((300, 300), 0.5, np.float32)
     assert next_roi(None, probs, [Click(1, 1, True)], SETTINGS) == (0, 299, 0, 299)
+
+
+def test_crop_floor_scales_the_official_200_px_with_the_input():
+    assert ZoomInSettings().crop_floor() == 200
+    assert ZoomInSettings(target_size=(448, 448)).crop_floor() == 200
+    assert ZoomInSettings(target_size=(224, 224)).crop_floor() == 100
+    assert ZoomInSettings(target_size=(224, 224), min_crop_size=150).crop_floor() == 150
+    resolved = ZoomInSettings().for_input((224, 224))
+    assert resolved.target_size == (224, 224) and resolved.min_crop_size == 100
+
+
+def test_a_224_px_model_zooms_into_a_small_object_twice_as_far():
+    mask = np.zeros((400, 400), bool)
+    mask[190:210, 190:210] = True
+    small = object_roi(mask, [], ZoomInSettings(target_size=(224, 224)))
+    official = object_roi(mask, [], ZoomInSettings(target_size=(448, 448)))
+    assert small[1] - small[0] == 100 and official[1] - official[0] == 200

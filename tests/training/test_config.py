@@ -82,6 +82,11 @@ def test_example_file_is_valid():
         ({"loop": {"iterative_loss": True, "iterloss_weights": [1.0]}}, r"one weight per pass"),
         ({"data": {"exclude": ["isbi slices 20-29"]}}, r"data.exclude: hold-out rule"),
         ({"data": {"copy_paste_prob": 1.5}}, r"copy_paste_prob must lie in \[0, 1\]"),
+        ({"data": {"zoom_view_prob": -0.1}}, r"zoom_view_prob must lie in \[0, 1\]"),
+        (
+            {"data": {"whole_view_prob": 0.6, "zoom_view_prob": 0.6}},
+            r"whole_view_prob \+ data.zoom_view_prob must be at most 1, got 1.2",
+        ),
         ({"data": {"train": []}}, r"data.train must list at least one source"),
         ({"validation": {"metric": "miou"}}, r"validation.metric must be"),
         ({"loop": {"samples_per_epoch": 4, "batch_size": 8}}, r"at least batch_size x"),

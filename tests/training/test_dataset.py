@@ -14,6 +14,8 @@ from napari_clickseg.training.click_sampler import MultiPointSampler
 from napari_clickseg.training.config import PROJECT_HOLDOUT, DataSource
 from napari_clickseg.training.dataset import (
     ClickTrainDataset,
+    FitAndScale,
+    PredictorView,
     TrainImage,
     build_augmentation,
     image_draw_probabilities,
@@ -210,3 +212,56 @@ def test_images_remember_their_source():
     images, _ = load_train_images(sources)
     assert {i.source for i in images} == {0, 1}
     assert all(i.name.startswith(sources[i.source].spec) for i in images)
+
+
+def _one_object_image():
+    """A 240 x 320 image whose pixels encode their position, with a 20 x 10 object."""
+    rows, cols = np.mgrid[0:240, 0:320]
+    image = np.stack([rows, cols, np.zeros_like(rows)], axis=-1) * 255 // 320
+    mask = np.zeros((240, 320), np.uint8)
+    mask[100:120, 200:210] = 1
+    return image.astype(np.uint8), mask
+
+
+def test_predictor_view_whole_image_is_the_first_click_view():
+    image, mask = _one_object_image()
+    view = PredictorView(64, whole_prob=1.0, zoom_prob=0.0, fallback=FitAndScale(64, (1, 1)))
+    out, (out_mask,) = view(image, [mask], np.random.default_rng(0))
+    assert out.shape == (64, 64, 3) and out_mask.shape == (64, 64)
+    # the corners of the input are the corners of the image: nothing was cropped
+    assert out[0, 0, 0] == image[0, 0, 0] and abs(int(out[-1, -1, 1]) - int(image[-1, -1, 1])) <= 4
+    # the object shrinks with the image (aspect ratio not kept): 20/240 x 10/320 of 64 x 64
+    assert out_mask.sum() == pytest.approx(64 * 64 * (20 / 240) * (10 / 320), rel=0.35)
+
+
+def test_predictor_view_zoom_magnifies_the_object_and_keeps_it_whole():
+    image, mask = _one_object_image()
+    view = PredictorView(64, whole_prob=0.0, zoom_prob=1.0, fallback=FitAndScale(64, (1, 1)))
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        out, (out_mask,) = view(image, [mask], rng)
+        assert out.shape == (64, 64, 3)
+        rows = np.flatnonzero(out_mask.any(axis=1))
+        cols = np.flatnonzero(out_mask.any(axis=0))
+        # the whole object is inside the view, away from its top and bottom edges
+        assert rows[0] > 0 and rows[-1] < 63 and len(cols) > 0
+        # magnified: the box is at most 2x the object's 20 rows, at least 0.3 x 64 px
+        assert out_mask.sum() > 64 * 64 * (20 / 64) * (10 / 64) * 0.5
+
+
+def test_predictor_view_falls_back_to_the_random_scale():
+    image, mask = _one_object_image()
+    fallback = FitAndScale(64, (1, 1))
+    view = PredictorView(64, whole_prob=0.0, zoom_prob=0.0, fallback=fallback)
+    out, (out_mask,) = view(image, [mask], np.random.default_rng(0))
+    assert out.shape == image.shape and np.array_equal(out_mask, mask)
+
+
+def test_predictor_view_refuses_probabilities_over_one():
+    with pytest.raises(ValueError, match="sum <= 1"):
+        PredictorView(64, 0.7, 0.7, FitAndScale(64, (1, 1)))
+
+
+def test_views_reach_the_augmentation_only_when_asked():
+    assert not isinstance(build_augmentation(64).steps[0], PredictorView)
+    assert isinstance(build_augmentation(64, zoom_view_prob=0.4).steps[0], PredictorView)

@@ -234,9 +234,7 @@ class Predictor:
         self.model = model.to(self.device).eval()
         self.compile_mode = compile_mode
         self._calls = network_calls(self.model, compile_mode)
-        if zoom_in is not None and zoom_in.target_size is None:
-            zoom_in = dataclasses.replace(zoom_in, target_size=tuple(model.input_size))
-        self.zoom_in = zoom_in
+        self.zoom_in = None if zoom_in is None else zoom_in.for_input(model.input_size)
         self.with_flip = with_flip
         self.cfr = cfr
         self.threshold = threshold

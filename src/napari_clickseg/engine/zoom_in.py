@@ -6,12 +6,16 @@ first click, then the box of the previous mask (> 0.5) and the positive clicks e
 1.4x about its centre (at least 200 px a side, Python's round-half-to-even), clamped to the
 image, and kept until a positive click falls outside it or the new box's IoU with it drops
 below 0.5.
+
+The 200 px floor belongs to the official 448 px input: it caps the magnification at 2.24x.
+For a model with another input size the floor scales with it (100 px at 224 px) unless set,
+so a small model zooms in as far as the official one does; at 448 px nothing changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -19,6 +23,10 @@ from napari_clickseg.engine.clicks import Click
 
 #: An ROI as inclusive (rmin, rmax, cmin, cmax) pixel bounds.
 Roi = tuple[int, int, int, int]
+
+#: The official minimum crop side and the input size it was chosen for.
+OFFICIAL_MIN_CROP_SIZE = 200
+OFFICIAL_TARGET_SIZE = 448
 
 
 @dataclass(frozen=True)
@@ -33,8 +41,9 @@ class ZoomInSettings:
         for the released models (the official setting).
     expansion_ratio : float
         Factor the object's box is expanded by.
-    min_crop_size : int
-        Minimum crop side in image pixels.
+    min_crop_size : int or None
+        Minimum crop side in image pixels. None (the default): the official 200 px scaled
+        by the target size over 448 px (:meth:`crop_floor`), 200 px at 448 px.
     recompute_thresh_iou : float
         A new box replaces the stored one when their IoU is below this.
     prob_thresh : float
@@ -43,9 +52,23 @@ class ZoomInSettings:
 
     target_size: tuple[int, int] | None = None
     expansion_ratio: float = 1.4
-    min_crop_size: int = 200
+    min_crop_size: int | None = None
     recompute_thresh_iou: float = 0.5
     prob_thresh: float = 0.5
+
+    def crop_floor(self) -> int:
+        """The minimum crop side in use: ``min_crop_size``, else the scaled official one."""
+        if self.min_crop_size is not None:
+            return self.min_crop_size
+        if self.target_size is None:
+            return OFFICIAL_MIN_CROP_SIZE
+        return round(OFFICIAL_MIN_CROP_SIZE * min(self.target_size) / OFFICIAL_TARGET_SIZE)
+
+    def for_input(self, input_size: Sequence[int]) -> ZoomInSettings:
+        """These settings with every default resolved for a model of ``input_size``."""
+        target = self.target_size or (int(input_size[0]), int(input_size[1]))
+        resolved = replace(self, target_size=target)
+        return replace(resolved, min_crop_size=resolved.crop_floor())
 
 
 def bbox_from_mask(mask: np.ndarray) -> Roi:
@@ -92,7 +115,7 @@ def object_roi(mask: np.ndarray, clicks: Sequence[Click], settings: ZoomInSettin
     for click in clicks:
         if click.is_positive:
             mask[int(click.row), int(click.col)] = True
-    roi = expand_bbox(bbox_from_mask(mask), settings.expansion_ratio, settings.min_crop_size)
+    roi = expand_bbox(bbox_from_mask(mask), settings.expansion_ratio, settings.crop_floor())
     return clamp_bbox(roi, *mask.shape)
 
 

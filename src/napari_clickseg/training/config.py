@@ -125,6 +125,11 @@ class DataSection:
         Side of the square training crops; the model's input size when None.
     scale_range : tuple of float
         Random rescaling of each image (official C+L: 0.75-1.40).
+    whole_view_prob, zoom_view_prob : float
+        Probabilities that a crop is instead the predictor's first-click view (the whole
+        image resized to the input) or its zoomed view of the object (its box expanded,
+        resized to the input); 0 (the official recipe) disables them
+        (:class:`~napari_clickseg.training.dataset.PredictorView`).
     min_object_area : int
         Crops whose object keeps fewer pixels are drawn again.
     merge_objects_prob : float
@@ -143,6 +148,8 @@ class DataSection:
     project_holdout: bool = True
     crop_size: int | None = None
     scale_range: tuple[float, float] = (0.75, 1.40)
+    whole_view_prob: float = 0.0
+    zoom_view_prob: float = 0.0
     min_object_area: int = 16
     merge_objects_prob: float = 0.15
     augment: bool = True
@@ -511,9 +518,14 @@ def _validate(config: TrainConfig) -> None:
     low, high = data.scale_range
     _require(0 < low <= high, f"data.scale_range must be 0 < low <= high, got {data.scale_range}")
     _require(data.min_object_area >= 1, "data.min_object_area must be >= 1")
-    for name in ("merge_objects_prob", "copy_paste_prob"):
+    for name in ("merge_objects_prob", "copy_paste_prob", "whole_view_prob", "zoom_view_prob"):
         p = getattr(data, name)
         _require(0.0 <= p <= 1.0, f"data.{name} must lie in [0, 1], got {p}")
+    views = data.whole_view_prob + data.zoom_view_prob
+    _require(
+        views <= 1.0,
+        f"data.whole_view_prob + data.zoom_view_prob must be at most 1, got {views:g}",
+    )
     if data.val_max_objects is not None:
         _require(data.val_max_objects >= 1, "data.val_max_objects must be >= 1 or left out")
     _require(

@@ -46,6 +46,7 @@ from napari_clickseg.training.click_sampler import MultiPointSampler
 __all__ = [
     "ClickTrainDataset",
     "HoldoutRule",
+    "PredictorView",
     "TrainImage",
     "build_augmentation",
     "describe_images",
@@ -291,19 +292,117 @@ class FitAndScale(Augmentation):
         return scaled, scaled_masks
 
 
+class PredictorView(Augmentation):
+    """Show the crop the way the predictor's ZoomIn shows it, by chance; else ``fallback``.
+
+    At evaluation the network sees the whole image resized to its input at the first click,
+    then a box about the object (the previous mask's box expanded 1.4x, at least a minimum
+    side) resized to its input (:mod:`napari_clickseg.engine.zoom_in`). Random scaling alone
+    never shows a 512 px image shrunk to 224 px, nor a 20 px mitochondrion magnified to fill
+    the input; this step does, so training sees the scales inference uses.
+
+    Parameters
+    ----------
+    crop_size : int
+        Output side S (the network input).
+    whole_prob : float
+        Probability of the whole image resized to S x S (the first-click view).
+    zoom_prob : float
+        Probability of the object's box, expanded by a random factor in ``expansion_range``
+        about a jittered centre, at least ``min_side_range`` x S a side, clamped to the image
+        and resized to S x S (the view of later clicks).
+    fallback : Augmentation
+        Applied otherwise (the random rescale of :class:`FitAndScale`).
+    expansion_range, min_side_range : tuple of float
+        Ranges of the box expansion and of the minimum box side (fraction of S).
+
+    Notes
+    -----
+    Like the predictor, the views do not keep the aspect ratio. The object is ``masks[0]``.
+    """
+
+    def __init__(
+        self,
+        crop_size: int,
+        whole_prob: float,
+        zoom_prob: float,
+        fallback: Augmentation,
+        expansion_range: tuple[float, float] = (1.2, 2.0),
+        min_side_range: tuple[float, float] = (0.3, 1.0),
+    ) -> None:
+        if whole_prob < 0 or zoom_prob < 0 or whole_prob + zoom_prob > 1:
+            raise ValueError(
+                f"whole_prob and zoom_prob must be >= 0 with a sum <= 1, got {whole_prob} "
+                f"and {zoom_prob}"
+            )
+        self.crop_size = crop_size
+        self.whole_prob = whole_prob
+        self.zoom_prob = zoom_prob
+        self.fallback = fallback
+        self.expansion_range = expansion_range
+        self.min_side_range = min_side_range
+
+    def apply(self, image, masks, rng):
+        draw = rng.random()
+        if draw < self.whole_prob:
+            return self._resized(image, masks, (0, image.shape[0], 0, image.shape[1]))
+        if draw < self.whole_prob + self.zoom_prob and masks and masks[0].any():
+            return self._resized(image, masks, self._zoom_box(masks[0] > 0, rng))
+        return self.fallback(image, masks, rng)
+
+    def _zoom_box(self, object_mask: np.ndarray, rng: np.random.Generator):
+        height, width = object_mask.shape
+        rows = np.flatnonzero(object_mask.any(axis=1))
+        cols = np.flatnonzero(object_mask.any(axis=0))
+        ratio = rng.uniform(*self.expansion_range)
+        min_side = rng.uniform(*self.min_side_range) * self.crop_size
+        box = []
+        for low, high, limit in ((rows[0], rows[-1], height), (cols[0], cols[-1], width)):
+            extent = high - low + 1
+            side = min(max(ratio * extent, min_side), limit)
+            centre = 0.5 * (low + high + 1) + rng.uniform(-0.1, 0.1) * extent
+            start = int(np.rint(np.clip(centre - 0.5 * side, 0, limit - side)))
+            box += [start, min(limit, start + max(1, int(np.rint(side))))]
+        return tuple(box)
+
+    def _resized(self, image, masks, box):
+        top, bottom, left, right = box
+        size = (self.crop_size, self.crop_size)
+        window = image[top:bottom, left:right].astype(np.float32)
+        scaled = resize(window, (*size, image.shape[2]), order=1, preserve_range=True,
+                        anti_aliasing=False)  # fmt: skip
+        scaled = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+        scaled_masks = [
+            resize(
+                m[top:bottom, left:right], size, order=0, preserve_range=True, anti_aliasing=False
+            ).astype(m.dtype)
+            for m in masks
+        ]
+        return scaled, scaled_masks
+
+
 def build_augmentation(
-    crop_size: int, scale_range: tuple[float, float] = (0.75, 1.40), augment: bool = True
+    crop_size: int,
+    scale_range: tuple[float, float] = (0.75, 1.40),
+    augment: bool = True,
+    whole_view_prob: float = 0.0,
+    zoom_view_prob: float = 0.0,
 ) -> Augmentation:
     """Resize to fill the crop (random scale), flips and 90-degree turns, crop, colour.
 
-    Without ``augment`` only the deterministic fit and a crop keeping the object remain.
+    With ``whole_view_prob`` / ``zoom_view_prob`` the first step is, by chance, one of the
+    predictor's views instead of the random scale (:class:`PredictorView`). Without
+    ``augment`` only the deterministic fit and a crop keeping the object remain.
     """
     size = (crop_size, crop_size)
     if not augment:
         return Compose([FitAndScale(crop_size, (1.0, 1.0)), RandomCrop(size)])
+    scaling: Augmentation = FitAndScale(crop_size, scale_range)
+    if whole_view_prob or zoom_view_prob:
+        scaling = PredictorView(crop_size, whole_view_prob, zoom_view_prob, scaling)
     return Compose(
         [
-            FitAndScale(crop_size, scale_range),
+            scaling,
             HorizontalFlip(),
             VerticalFlip(),
             RandomRotate90(),

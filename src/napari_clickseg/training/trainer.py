@@ -417,7 +417,11 @@ class Trainer:
                 )
             )
         augmentation: Augmentation = build_augmentation(
-            self.crop_size, tuple(data.scale_range), data.augment
+            self.crop_size,
+            tuple(data.scale_range),
+            data.augment,
+            whole_view_prob=data.whole_view_prob,
+            zoom_view_prob=data.zoom_view_prob,
         )
         sampler = MultiPointSampler(
             max_num_points=loop.max_num_points,
