@@ -135,3 +135,15 @@ def test_precision_option_reaches_the_predictor(monkeypatch):
     assert predictor.precision == "bfloat16"
     with pytest.raises(SystemExit):
         parser.parse_args(["evaluate", "--data", "x", "--precision", "half"])
+
+
+def test_min_crop_option_sets_the_zoom_floor(tmp_path, capsys):
+    from napari_clickseg import cli
+
+    assert cli.make_predictor("default", "cpu", 0, False, True).zoom_in.min_crop_size == 100
+    official = cli.make_predictor("default", "cpu", 0, False, True, min_crop_size=200)
+    assert official.zoom_in.min_crop_size == 200
+    folder = _rectangles(tmp_path / "data")
+    args = ["evaluate", "--data", f"folder:{folder}", "--out", str(tmp_path / "o")]
+    assert main([*args, "--min-crop", "0"]) == 2
+    assert "--min-crop must be a positive number of pixels, got 0" in capsys.readouterr().err

@@ -56,13 +56,18 @@ def make_predictor(
     adaptive: bool,
     flip: bool,
     precision: str = "float32",
+    min_crop_size: int | None = None,
 ):
-    """A predictor for a model path or registry name, or the weight-free baseline."""
+    """A predictor for a model path or registry name, or the weight-free baseline.
+
+    ``min_crop_size`` is ZoomIn's minimum crop side (None: scaled with the model's input).
+    """
     if model == BASELINE:
         from napari_clickseg.engine.baseline import RandomWalkerPredictor
 
         return RandomWalkerPredictor()
     from napari_clickseg.engine.predictor import CFRSettings, Predictor
+    from napari_clickseg.engine.zoom_in import ZoomInSettings
     from napari_clickseg.models.checkpoints import load_model
     from napari_clickseg.models.weights import resolve_weights
 
@@ -73,6 +78,7 @@ def make_predictor(
         with_flip=flip,
         cfr=CFRSettings(steps=cfr_steps, adaptive=adaptive),
         precision=precision,
+        zoom_in=ZoomInSettings(min_crop_size=min_crop_size),
     )
 
 
@@ -202,8 +208,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         full_curve=not args.stop_at_target,
         selection=args.selection,
     )
+    if args.min_crop is not None and args.min_crop < 1:
+        raise ValueError(f"--min-crop must be a positive number of pixels, got {args.min_crop}")
     predictor = make_predictor(
-        args.model, args.device, args.cfr, args.adaptive, not args.no_flip, args.precision
+        args.model,
+        args.device,
+        args.cfr,
+        args.adaptive,
+        not args.no_flip,
+        args.precision,
+        min_crop_size=args.min_crop,
     )
     if args.cfr_every_click and hasattr(predictor, "cfr"):
         import dataclasses
@@ -352,6 +366,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, default=0, help="objects per data set (0: all)")
     evaluate.add_argument("--seed", type=int, default=None, help="random object subset seed")
     evaluate.add_argument("--cfr-every-click", action="store_true", help="CFR on every click")
+    evaluate.add_argument(
+        "--min-crop",
+        type=int,
+        default=None,
+        metavar="PX",
+        help="ZoomIn's minimum crop side in pixels (default: the official 200 px scaled by the "
+        "model's input size over 448 px, 100 px for the default model; 200 is the official "
+        "code's value for any input)",
+    )
     evaluate.add_argument(
         "--batch-size",
         type=int,

@@ -40,14 +40,18 @@ def test_it_loads_by_name_as_the_model_card_describes():
     assert model.input_size == (224, 224)
     assert sum(p.numel() for p in model.parameters()) < 5_000_000
     metadata = read_own_metadata(default_model_path())
-    # two stages: from scratch (examples/default_model.toml), then fine-tuned with weighted
-    # sources (examples/default_model_stage2.toml); both keep the project hold-out out
+    # three stages: from scratch (examples/default_model.toml), fine-tuned with weighted
+    # sources (examples/default_model_stage2.toml), then with the predictor's views
+    # (examples/default_model_stage3.toml); all keep the project hold-out out
     stages = [*json.loads(metadata["previous_stages"]), {
         "training_config": json.loads(metadata["training_config"]),
         "steps_trained": int(metadata["steps_trained"]),
     }]  # fmt: skip
     assert stages[0]["training_config"]["model"]["init"] == "xtiny"
-    assert stages[1]["training_config"]["model"]["init"].endswith("model_final.safetensors")
+    assert len(stages) == 3
+    for later in stages[1:]:
+        assert later["training_config"]["model"]["init"].endswith("model_final.safetensors")
+    assert stages[2]["training_config"]["data"]["zoom_view_prob"] > 0
     for stage in stages:
         recipe = stage["training_config"]
         assert recipe["data"]["project_holdout"] is True
