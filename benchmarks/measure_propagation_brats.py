@@ -51,6 +51,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--max-empty", type=int, default=2)
     parser.add_argument("--seed-clicks", type=int, default=20)
     parser.add_argument("--seed-iou", type=float, default=0.9)
+    parser.add_argument(
+        "--zoom-min-crop",
+        default=str(PropagationSettings.zoom_min_crop),
+        metavar="PX",
+        help="ZoomIn's minimum crop side while propagating, or 'model' for the predictor's "
+        "own (default: %(default)s, the official value)",
+    )
     return parser.parse_args(argv)
 
 
@@ -66,9 +73,13 @@ def main(argv=None) -> int:
     # The random walker divides by a zero standard deviation on blank crops (it then returns
     # an empty mask, which propagation counts as empty); keep the table readable.
     warnings.filterwarnings("ignore", category=RuntimeWarning, module="skimage")
+    zoom_min_crop = None if args.zoom_min_crop == "model" else int(args.zoom_min_crop)
     predictor = make_predictor(args.model, args.device, 0, False, True)
     modality = args.modality.split(",") if "," in args.modality else args.modality
-    print(f"# propagation on {args.data} ({args.modality}), model {args.model}")
+    print(
+        f"# propagation on {args.data} ({args.modality}), model {args.model}, "
+        f"ZoomIn minimum crop while propagating: {args.zoom_min_crop}"
+    )
     print(
         f"date {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; {platform.machine()}, "
         f"{os.cpu_count()} CPU(s) visible; python {platform.python_version()}"
@@ -102,6 +113,7 @@ def main(argv=None) -> int:
                     max_empty=args.max_empty,
                     negatives=negatives,
                     negative_margin=args.negative_margin,
+                    zoom_min_crop=zoom_min_crop,
                 )
                 start = time.perf_counter()
                 result = propagate(predictor, obj.image, seed.mask, settings=settings)

@@ -1,3 +1,4 @@
+import dataclasses
 import threading
 
 import numpy as np
@@ -511,3 +512,30 @@ def test_the_network_predictor_propagates_from_the_mask_alone():
     assert echoed.written == (2, 3, 5, 6)
     for z in echoed.written:
         assert echoed.iou_with_previous[z] > 0.9
+
+
+def _roi_sides_during_propagation(settings):
+    obj = _ellipsoid(shape=(5, 300, 300), centre=(2, 150, 150), radii=(20, 10, 10))
+    model = PriorEcho()
+    model.input_size = (224, 224)  # a small model: its own ZoomIn floor is 100 px
+    predictor = Predictor(model, "cpu")
+    sides, predict = [], predictor.predict
+
+    def recording(clicks):
+        prediction = predict(clicks)
+        sides.append(prediction.roi[1] - prediction.roi[0] + 1)
+        return prediction
+
+    predictor.predict = recording
+    propagate(predictor, _image(obj), _seed(obj, 2), settings=settings)
+    assert predictor.zoom_in.min_crop_size == 100  # restored afterwards
+    return sides
+
+
+def test_propagation_crops_with_the_official_200_px_floor_unless_told_otherwise():
+    settings = PropagationSettings(mode="mask+center", iou_threshold=0.0)
+    assert set(_roi_sides_during_propagation(settings)) == {201}
+    own = dataclasses.replace(settings, zoom_min_crop=None)
+    assert set(_roi_sides_during_propagation(own)) == {101}
+    with pytest.raises(ValueError, match="zoom_min_crop must be at least 1 pixel"):
+        PropagationSettings(zoom_min_crop=0)
