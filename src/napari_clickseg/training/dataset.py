@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from skimage.transform import resize
 
+from napari_clickseg.engine.zoom_in import bbox_from_mask
 from napari_clickseg.training.augment import (
     Augmentation,
     Compose,
@@ -282,14 +283,19 @@ class FitAndScale(Augmentation):
         if abs(scale - 1.0) < 1e-6:
             return image, masks
         size = (max(1, round(height * scale)), max(1, round(width * scale)))
-        scaled = resize(image.astype(np.float32), (*size, image.shape[2]), order=1,
-                        preserve_range=True, anti_aliasing=False)  # fmt: skip
-        scaled = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
-        scaled_masks = [
-            resize(m, size, order=0, preserve_range=True, anti_aliasing=False).astype(m.dtype)
-            for m in masks
-        ]
-        return scaled, scaled_masks
+        return _resize_all(image, masks, size)
+
+
+def _resize_all(image: np.ndarray, masks: Sequence[np.ndarray], size: tuple[int, int]):
+    """A uint8 image resized bilinearly and its masks by nearest neighbour to ``size``."""
+    scaled = resize(image.astype(np.float32), (*size, image.shape[2]), order=1,
+                    preserve_range=True, anti_aliasing=False)  # fmt: skip
+    scaled = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+    scaled_masks = [
+        resize(m, size, order=0, preserve_range=True, anti_aliasing=False).astype(m.dtype)
+        for m in masks
+    ]
+    return scaled, scaled_masks
 
 
 class PredictorView(Augmentation):
@@ -352,12 +358,11 @@ class PredictorView(Augmentation):
 
     def _zoom_box(self, object_mask: np.ndarray, rng: np.random.Generator):
         height, width = object_mask.shape
-        rows = np.flatnonzero(object_mask.any(axis=1))
-        cols = np.flatnonzero(object_mask.any(axis=0))
+        rmin, rmax, cmin, cmax = bbox_from_mask(object_mask)
         ratio = rng.uniform(*self.expansion_range)
         min_side = rng.uniform(*self.min_side_range) * self.crop_size
         box = []
-        for low, high, limit in ((rows[0], rows[-1], height), (cols[0], cols[-1], width)):
+        for low, high, limit in ((rmin, rmax, height), (cmin, cmax, width)):
             extent = high - low + 1
             side = min(max(ratio * extent, min_side), limit)
             centre = 0.5 * (low + high + 1) + rng.uniform(-0.1, 0.1) * extent
@@ -367,18 +372,9 @@ class PredictorView(Augmentation):
 
     def _resized(self, image, masks, box):
         top, bottom, left, right = box
+        window = (slice(top, bottom), slice(left, right))
         size = (self.crop_size, self.crop_size)
-        window = image[top:bottom, left:right].astype(np.float32)
-        scaled = resize(window, (*size, image.shape[2]), order=1, preserve_range=True,
-                        anti_aliasing=False)  # fmt: skip
-        scaled = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
-        scaled_masks = [
-            resize(
-                m[top:bottom, left:right], size, order=0, preserve_range=True, anti_aliasing=False
-            ).astype(m.dtype)
-            for m in masks
-        ]
-        return scaled, scaled_masks
+        return _resize_all(image[window], [m[window] for m in masks], size)
 
 
 def build_augmentation(
