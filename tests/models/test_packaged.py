@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,9 +23,19 @@ from napari_clickseg.models.packaged import (
 )
 from napari_clickseg.models.registry import build_model
 from napari_clickseg.models.weights import resolve_weights
+from napari_clickseg.training.config import config_to_dict, load_config, parse_config
 
 #: The model card's limit on the shipped file (docs/model_card.md).
 MAX_BYTES = 20 * 2**20
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
+#: The training stages of the shipped model, each fine-tuning the one before: from scratch,
+#: weighted sources, the predictor's views, more weight on the weakest kinds.
+STAGE_RECIPES = (
+    "default_model.toml",
+    "default_model_stage2.toml",
+    "default_model_stage3.toml",
+    "default_model_stage4.toml",
+)
 
 
 def test_the_default_model_ships_small_and_first():
@@ -39,27 +50,40 @@ def test_it_loads_by_name_as_the_model_card_describes():
     assert type(model).__name__ == "SimpleClickModel"
     assert model.input_size == (224, 224)
     assert sum(p.numel() for p in model.parameters()) < 5_000_000
-    metadata = read_own_metadata(default_model_path())
-    # three stages: from scratch (examples/default_model.toml), fine-tuned with weighted
-    # sources (examples/default_model_stage2.toml), then with the predictor's views
-    # (examples/default_model_stage3.toml); all keep the project hold-out out
-    stages = [*json.loads(metadata["previous_stages"]), {
-        "training_config": json.loads(metadata["training_config"]),
-        "steps_trained": int(metadata["steps_trained"]),
-    }]  # fmt: skip
+    stages = _training_stages()
     assert stages[0]["training_config"]["model"]["init"] == "xtiny"
-    assert len(stages) == 3
+    assert len(stages) == len(STAGE_RECIPES)
     for later in stages[1:]:
         assert later["training_config"]["model"]["init"].endswith("model_final.safetensors")
-    assert stages[2]["training_config"]["data"]["zoom_view_prob"] > 0
+    for with_views in stages[2:]:
+        assert with_views["training_config"]["data"]["zoom_view_prob"] > 0
     for stage in stages:
         recipe = stage["training_config"]
         assert recipe["data"]["project_holdout"] is True
         assert stage["steps_trained"] == recipe["loop"]["epochs"] * (
             recipe["loop"]["samples_per_epoch"] // recipe["loop"]["batch_size"]
         )
+    metadata = read_own_metadata(default_model_path())
     assert int(metadata["total_steps_trained"]) == sum(s["steps_trained"] for s in stages)
 
+
+@pytest.mark.parametrize("stage", range(len(STAGE_RECIPES)))
+def test_the_example_configs_are_the_recipe_of_the_shipped_model(stage):
+    # the model card's commands reproduce the model only if each example file is, field by
+    # field, the configuration the stage was trained with (fields added to the config since
+    # then are compared at their defaults, which is how the older stages ran)
+    stored = _training_stages()[stage]["training_config"]
+    example = load_config(EXAMPLES_DIR / STAGE_RECIPES[stage])
+    assert config_to_dict(parse_config(stored)) == config_to_dict(example)
+
+
+def _training_stages() -> list[dict]:
+    """The shipped model's training stages, first to last, from its metadata."""
+    metadata = read_own_metadata(default_model_path())
+    return [*json.loads(metadata["previous_stages"]), {
+        "training_config": json.loads(metadata["training_config"]),
+        "steps_trained": int(metadata["steps_trained"]),
+    }]  # fmt: skip
 
 def test_a_missing_default_model_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(packaged, "PACKAGED_WEIGHTS_DIR", tmp_path)
