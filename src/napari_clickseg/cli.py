@@ -13,6 +13,7 @@ Sub-commands so far:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -170,7 +171,11 @@ class ProgressBar:
         if total:
             filled = round(self.width * done / total)
             bar = "#" * filled + "." * (self.width - filled)
-            text = f"\r{self.label} [{bar}] {done}/{total} {elapsed:5.0f} s {message[:40]:40s}"
+            left = f"{elapsed / done * (total - done):5.0f} s left" if done else "   ? s left"
+            text = (
+                f"\r{self.label} [{bar}] {done}/{total} {elapsed:5.0f} s, {left} "
+                f"{message[:40]:40s}"
+            )
         else:
             text = f"\r{self.label} {done} {elapsed:5.0f} s {message[:40]:40s}"
         print(text, end="", file=sys.stderr, flush=True)
@@ -197,10 +202,18 @@ def parse_option(text: str) -> tuple[str, object]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    """The NoC protocol on one or more data sets."""
+    """The NoC protocol on one or more data sets; shards them over ``torchrun`` processes."""
     from napari_clickseg.data.registry import open_dataset
-    from napari_clickseg.engine.evaluation import EvaluationSettings, evaluate_dataset
-    from napari_clickseg.engine.evaluation_report import plot_miou, results_table, write_csv
+    from napari_clickseg.engine.evaluation import EvaluationSettings
+    from napari_clickseg.engine.evaluation_report import (
+        plot_miou,
+        results_table,
+        summary_dict,
+        write_csv,
+        write_summary_json,
+    )
+    from napari_clickseg.engine.evaluation_shards import evaluate_sharded
+    from napari_clickseg.training.distributed import DistributedContext, init_distributed
 
     settings = EvaluationSettings(
         max_clicks=args.max_clicks,
@@ -210,9 +223,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     )
     if args.min_crop is not None and args.min_crop < 1:
         raise ValueError(f"--min-crop must be a positive number of pixels, got {args.min_crop}")
+    # under torchrun (WORLD_SIZE > 1) join the process group; a plain run stays as it was
+    under_torchrun = int(os.environ.get("WORLD_SIZE", "1") or 1) > 1
+    context = init_distributed(args.device or "auto") if under_torchrun else DistributedContext()
+    device = str(context.device) if context.distributed else args.device
     predictor = make_predictor(
         args.model,
-        args.device,
+        device,
         args.cfr,
         args.adaptive,
         not args.no_flip,
@@ -225,32 +242,103 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         predictor.cfr = dataclasses.replace(predictor.cfr, max_clicks=None)
     options = dict(args.data_option or [])
     model_name = Path(args.model).stem if args.model != BASELINE else BASELINE
+    model_info = _model_identity(args, predictor)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if context.is_main:
+        out.mkdir(parents=True, exist_ok=True)
     results = {}
-    for spec in args.data:
-        dataset = open_dataset(spec, **options)
-        if args.limit:
-            dataset = dataset.limit(args.limit, seed=args.seed)
-        label = f"{dataset.name}"
-        result = evaluate_dataset(
-            predictor,
-            dataset,
-            settings,
-            progress=ProgressBar(f"{label} / {model_name}"),
-            batch_size=args.batch_size,
-        )
-        results[label] = result
-        print(
-            f"\n{label} ({result.summary.objects} objects), model {model_name}, "
-            f"{'full curves' if settings.full_curve else 'stop at ' + str(args.target_iou)}"
-        )
-        print(results_table(result, tuple(args.noc), tuple(args.miou)))
-        csv_path = write_csv(result, out / f"{_slug(label)}__{_slug(model_name)}.csv")
-        print(f"per-object results: {csv_path}")
-    plot_path = plot_miou(results, out / f"miou__{_slug(model_name)}.png", title=model_name)
-    print(f"mIoU plot: {plot_path}")
+    try:
+        for spec in args.data:
+            dataset = open_dataset(spec, **options)
+            if args.limit:
+                dataset = dataset.limit(args.limit, seed=args.seed)
+            label = f"{dataset.name}"
+            where = f" rank 0 of {context.world_size}" if context.distributed else ""
+            result = evaluate_sharded(
+                predictor,
+                dataset,
+                context.rank,
+                context.world_size,
+                settings,
+                progress=ProgressBar(f"{label} / {model_name}{where}") if context.is_main else None,
+                batch_size=args.batch_size,
+            )
+            if result is None:
+                continue
+            results[label] = result
+            print(
+                f"\n{label} ({result.summary.objects} objects), model {model_name}, "
+                f"{'full curves' if settings.full_curve else 'stop at ' + str(args.target_iou)}"
+                + (f", {context.world_size} processes" if context.distributed else "")
+            )
+            print(results_table(result, tuple(args.noc), tuple(args.miou)))
+            stem = out / f"{_slug(label)}__{_slug(model_name)}"
+            csv_path = write_csv(result, stem.with_suffix(".csv"))
+            summary = summary_dict(
+                result,
+                model=model_info,
+                dataset=_dataset_identity(spec, dataset, options, args),
+                extra=_run_identity(context.world_size),
+            )
+            json_path = write_summary_json(summary, stem.with_suffix(".json"))
+            print(f"per-object results: {csv_path}\nsummary (JSON): {json_path}")
+        if results:
+            plot_path = plot_miou(results, out / f"miou__{_slug(model_name)}.png", title=model_name)
+            print(f"mIoU plot: {plot_path}")
+    finally:
+        context.shutdown()
     return 0
+
+
+def _model_identity(args: argparse.Namespace, predictor) -> dict[str, object]:
+    """What identifies the evaluated model: name, file, SHA-256 and predictor settings."""
+    info: dict[str, object] = {"name": args.model, "class": type(predictor).__name__}
+    if args.model == BASELINE:
+        info.update(getattr(predictor, "settings", lambda: {})())
+        return info
+    from napari_clickseg.models.weights import resolve_weights, sha256_of_file
+
+    path = Path(args.model) if Path(args.model).exists() else resolve_weights(args.model)
+    info.update(
+        file=str(path),
+        sha256=sha256_of_file(path),
+        device=str(getattr(predictor, "device", "")),
+        precision=str(getattr(predictor, "precision", "")),
+        flip=not args.no_flip,
+        cfr=args.cfr,
+        adaptive_cfr=args.adaptive,
+        cfr_every_click=args.cfr_every_click,
+        min_crop=args.min_crop,
+        batch_size=args.batch_size,
+    )
+    return info
+
+
+def _dataset_identity(spec: str, dataset, options: dict, args: argparse.Namespace) -> dict:
+    """What identifies the evaluated objects: spec, adapter, layout, options, subset."""
+    return {
+        "spec": str(spec),
+        "name": dataset.name,
+        "adapter": type(getattr(dataset, "parent", dataset)).__name__,
+        "layout": getattr(getattr(dataset, "parent", dataset), "layout", None),
+        "options": {k: v for k, v in options.items()},
+        "limit": args.limit or None,
+        "seed": args.seed,
+    }
+
+
+def _run_identity(processes: int) -> dict[str, object]:
+    """Package version, date and the number of processes of this run."""
+    import platform
+
+    from napari_clickseg import __version__
+
+    return {
+        "napari_clickseg_version": __version__,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "host": platform.node(),
+        "processes": processes,
+    }
 
 
 def _slug(text: str) -> str:
@@ -362,7 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop each object at the target IoU (faster; mIoU@k then covers fewer clicks)",
     )
     evaluate.add_argument("--noc", type=int, nargs="+", default=[85, 90], metavar="P")
-    evaluate.add_argument("--miou", type=int, nargs="+", default=[1, 3, 5, 10], metavar="K")
+    evaluate.add_argument("--miou", type=int, nargs="+", default=[1, 3, 5, 10, 20], metavar="K")
     evaluate.add_argument("--limit", type=int, default=0, help="objects per data set (0: all)")
     evaluate.add_argument("--seed", type=int, default=None, help="random object subset seed")
     evaluate.add_argument("--cfr-every-click", action="store_true", help="CFR on every click")
@@ -389,7 +477,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="model",
         help="multi-candidate models: the model's pick (default) or the official oracle",
     )
-    evaluate.add_argument("--out", default="clickseg_eval", help="folder for CSV and plot")
+    evaluate.add_argument(
+        "--out", default="clickseg_eval", help="folder for the CSV, the JSON summary and the plot"
+    )
     evaluate.set_defaults(func=cmd_evaluate)
 
     from napari_clickseg.cli_propagate import add_propagate_parser

@@ -53,3 +53,50 @@ def test_shape_mismatch_is_refused():
 
     with pytest.raises(ValueError, match="differs from ground truth"):
         next_click(np.zeros((3, 3)), np.zeros((3, 4), bool))
+
+
+def _random_case(rng, shape):
+    """Blobs of object and prediction (some touching the border), ignore pixels, clicks."""
+    from scipy.ndimage import gaussian_filter
+
+    height, width = shape
+    gt = (gaussian_filter(rng.random(shape), 3) > 0.52).astype(np.int8)
+    pred = gaussian_filter(rng.random(shape), 3) > 0.52
+    if rng.random() < 0.5:
+        gt[rng.random(shape) < 0.02] = -1
+    if rng.random() < 0.3:  # errors only in one corner region
+        keep = np.zeros(shape, bool)
+        keep[: height // 3, width // 2 :] = True
+        pred = np.where(keep, pred, gt == 1)
+    not_clicked = rng.random(shape) > 0.01
+    return gt, pred, not_clicked
+
+
+def test_bounding_box_rule_equals_the_full_image_rule():
+    from napari_clickseg.engine.clicker import next_click_full_image
+
+    rng = np.random.default_rng(0)
+    for case in range(300):
+        shape = (int(rng.integers(3, 90)), int(rng.integers(3, 90)))
+        gt, pred, not_clicked = _random_case(rng, shape)
+        for mask in (None, not_clicked):
+            fast = next_click(gt, pred, mask)
+            full = next_click_full_image(gt, pred, mask)
+            assert (fast.row, fast.col, fast.is_positive) == (
+                full.row,
+                full.col,
+                full.is_positive,
+            ), f"case {case}"
+
+
+def test_bounding_box_rule_when_every_error_pixel_was_clicked():
+    from napari_clickseg.engine.clicker import next_click_full_image
+
+    gt = np.zeros((8, 8), np.int8)
+    gt[5, 6] = 1
+    not_clicked = np.ones(gt.shape, bool)
+    not_clicked[5, 6] = False
+    pred = np.zeros(gt.shape, bool)
+    fast, full = next_click(gt, pred, not_clicked), next_click_full_image(gt, pred, not_clicked)
+    assert (fast.row, fast.col, fast.is_positive) == (full.row, full.col, full.is_positive)
+    assert (fast.row, fast.col, fast.is_positive) == (0, 0, False)

@@ -317,7 +317,7 @@ def fetch_weights(
         target = directory / info.filename
 
     if target.is_file():
-        if expected is None or _sha256_of(target) == expected:
+        if expected is None or sha256_of_file(target) == expected:
             size = target.stat().st_size
             _report(progress, size, size)
             return target
@@ -409,7 +409,8 @@ def _normalise_sha256(value: str | None) -> str | None:
     return digest
 
 
-def _sha256_of(path: Path) -> str:
+def sha256_of_file(path: str | Path) -> str:
+    """The SHA-256 hex digest of a file, read in chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as file:
         while chunk := file.read(_CHUNK_BYTES):
