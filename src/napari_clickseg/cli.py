@@ -294,7 +294,7 @@ def _model_identity(args: argparse.Namespace, predictor) -> dict[str, object]:
     """What identifies the evaluated model: name, file, SHA-256 and predictor settings."""
     info: dict[str, object] = {"name": args.model, "class": type(predictor).__name__}
     if args.model == BASELINE:
-        info.update(getattr(predictor, "settings", lambda: {})())
+        info.update(predictor.describe())
         return info
     from napari_clickseg.models.weights import resolve_weights, sha256_of_file
 

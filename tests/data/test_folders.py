@@ -125,3 +125,20 @@ def test_real_grabcut():
     assert len(objs) == 50
     assert sum(bool((o.gt == -1).any()) for o in objs) == 42
     assert all(o.image.ndim == 3 and o.image.shape[:2] == o.gt.shape for o in objs)
+
+
+def test_ritm_img_gt_layout_reads_coloured_128_masks_as_objects(tmp_path):
+    """DAVIS stores the object as (128, 0, 0): RITM takes the channel maximum > 0."""
+    image = np.full((8, 10, 3), 60, np.uint8)
+    mask = np.zeros((8, 10, 3), np.uint8)
+    mask[2:5, 3:7, 0] = 128
+    write_image(tmp_path / "img" / "000.jpg", image)
+    write_image(tmp_path / "gt" / "000.png", mask)
+    (obj,) = list(ImageMaskFolder(tmp_path))
+    assert obj.gt.sum() == 12 and obj.gt[3, 4] == 1 and (obj.gt >= 0).all()
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "davis").is_dir(), reason="needs ../shared/data/davis")
+def test_real_davis_and_coco_mval_have_one_object_per_image():
+    assert len(ImageMaskFolder(SHARED_DATA / "davis")) == 345
+    assert len(ImageMaskFolder(SHARED_DATA / "coco_mval")) == 400

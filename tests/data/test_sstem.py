@@ -61,3 +61,28 @@ def test_errors(root, tmp_path):
     (root / "mitochondria" / "01.png").write_bytes(b"broken")
     with pytest.raises(ValueError, match="cannot decode image"):
         len(SsTemDataset(root))
+
+
+def test_png_sections_in_a_folder_beside_the_labels(tmp_path):
+    """The ISBI 2012 organelle labels: masks here, raw PNG sections in the ISBI folder."""
+    raw = np.full((12, 16), 90, np.uint8)
+    write_image(tmp_path / "isbi" / "image" / "0.png", raw)
+    write_image(tmp_path / "organelles" / "mitochondria" / "0.png", _mask())
+    ds = SsTemDataset(tmp_path / "organelles", images="../isbi/image")
+    names = [o.name for o in ds]
+    assert names == ["0/mitochondria1", "0/mitochondria2", "0/mitochondria3", "0/mitochondria4"]
+
+
+def test_epfl_layout_is_detected_and_read(tmp_path):
+    from napari_clickseg.data.registry import detect_kind, open_dataset
+    from napari_clickseg.data.sstem import EpflMitoDataset
+
+    write_image(tmp_path / "image" / "training0000.png", np.full((12, 16), 70, np.uint8))
+    write_image(tmp_path / "mitochondrion" / "training0000.png", _mask())
+    write_image(tmp_path / "PSD" / "training0000.png", np.zeros((12, 16), np.uint8))
+    assert detect_kind(tmp_path) == "epfl"
+    ds = open_dataset(tmp_path)
+    assert isinstance(ds, EpflMitoDataset) and len(ds) == 4
+    assert next(iter(ds)).name == "training0000/mitochondrion1"
+    with pytest.raises(DatasetError, match="no object"):
+        len(EpflMitoDataset(tmp_path, labels="PSD"))

@@ -3,7 +3,10 @@
 :class:`ImageMaskFolder` reads one object per image from
 
 * the GrabCut layout ``data_GT/<stem>.{jpg,bmp,...}`` + ``boundary_GT/<stem>.bmp``,
-* the Berkeley layout, or any plain folder, ``images/<stem>.*`` + ``masks/<stem>.*``.
+* the Berkeley layout, or any plain folder, ``images/<stem>.*`` + ``masks/<stem>.*``,
+* RITM's DAVIS and COCO_MVal layout ``img/<stem>.jpg`` + ``gt/<stem>.png``, whose masks are
+  binary with any nonzero value the object (RITM's ``DavisDataset``: ``mask > 0``; DAVIS stores
+  the object as 128), so ``"auto"`` reads them with ``"binary"``.
 
 Masks are read like RITM/SimpleClick (``cv2.imread(path)[:, :, 0]``). With ``mask_rule="trimap"``
 (GrabCut, Berkeley): 128 is ignore (-1), values above 128 are the object, the rest background.
@@ -28,8 +31,14 @@ from pathlib import Path
 import numpy as np
 
 from napari_clickseg.data._files import describe_folder, file_stem, pair_by_stem, require_folder
-from napari_clickseg.data._pixels import check_same_shape, read_slice_image, read_slice_mask
+from napari_clickseg.data._pixels import (
+    check_same_shape,
+    mask_plane,
+    read_slice_image,
+    read_slice_mask,
+)
 from napari_clickseg.data.instances import Dataset, DatasetError, EvalObject, SkippedObject
+from napari_clickseg.io.images import read_image
 
 __all__ = [
     "FOLDER_LAYOUTS",
@@ -40,7 +49,11 @@ __all__ = [
 ]
 
 #: (image folder, mask folder, name) of the layouts :class:`ImageMaskFolder` reads.
-FOLDER_LAYOUTS = (("data_GT", "boundary_GT", "GrabCut"), ("images", "masks", "image/mask"))
+FOLDER_LAYOUTS = (
+    ("data_GT", "boundary_GT", "GrabCut"),
+    ("images", "masks", "image/mask"),
+    ("img", "gt", "RITM img/gt (DAVIS, COCO_MVal)"),
+)
 #: (image folder, mask folder, mode) of the layouts :class:`OfficialSlicesDataset` reads.
 SLICE_LAYOUTS = (("image", "annotation", "binary"), ("image", "annotations", "labels"))
 
@@ -86,9 +99,21 @@ def _find_layout(
     )
 
 
-def _read_pair(image_path: Path, mask_path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _read_mask(mask_path: Path, channel_max: bool) -> np.ndarray:
+    """The mask plane; with ``channel_max`` the largest value over colour channels (RITM)."""
+    if channel_max:
+        mask = read_image(mask_path)
+        if mask.ndim == 3:
+            mask = mask[:, :, :3].max(axis=2)
+        return mask_plane(mask, str(mask_path))
+    return read_slice_mask(mask_path)
+
+
+def _read_pair(
+    image_path: Path, mask_path: Path, channel_max: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     image = read_slice_image(image_path)
-    mask = read_slice_mask(mask_path)
+    mask = _read_mask(mask_path, channel_max)
     check_same_shape(image, mask, str(image_path), str(mask_path))
     image.flags.writeable = False
     return image, mask
@@ -120,6 +145,10 @@ class ImageMaskFolder(Dataset):
             )
         self.root, self.mask_rule = root, mask_rule
         image_dir, mask_dir, self.layout = _find_layout(root, FOLDER_LAYOUTS, "image/mask folder")
+        # RITM's DAVIS / COCO_MVal loader: np.max(cv2.imread(mask), axis=2) > 0
+        self._channel_max = image_dir.name == "img" and mask_dir.name == "gt"
+        if mask_rule == "auto" and self._channel_max:
+            self.mask_rule = "binary"
         self.pairs = pair_by_stem(image_dir, mask_dir, f"image/mask folder {root}")
 
     @staticmethod
@@ -133,7 +162,7 @@ class ImageMaskFolder(Dataset):
 
     def _load(self, pair: tuple[Path, Path]) -> Iterator[EvalObject | SkippedObject]:
         image_path, mask_path = pair
-        image, mask = _read_pair(image_path, mask_path)
+        image, mask = _read_pair(image_path, mask_path, self._channel_max)
         gt = trimap_to_gt(mask, self.mask_rule)
         stem = file_stem(image_path)
         if not (gt == 1).any():
@@ -149,7 +178,7 @@ class ImageMaskFolder(Dataset):
 
     def _scan(self, pair: tuple[Path, Path]) -> tuple[int, tuple[SkippedObject, ...]]:
         image_path, mask_path = pair
-        if (trimap_to_gt(read_slice_mask(mask_path), self.mask_rule) == 1).any():
+        if (trimap_to_gt(_read_mask(mask_path, self._channel_max), self.mask_rule) == 1).any():
             return 1, ()
         return 0, (SkippedObject(file_stem(image_path), str(image_path), "empty ground truth"),)
 

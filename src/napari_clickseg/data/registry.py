@@ -17,7 +17,7 @@ from napari_clickseg.data.folders import ImageMaskFolder, OfficialSlicesDataset
 from napari_clickseg.data.instances import Dataset, DatasetError
 from napari_clickseg.data.isbi import IsbiEmDataset
 from napari_clickseg.data.oai_zib import OaiZibDataset
-from napari_clickseg.data.sstem import SsTemDataset
+from napari_clickseg.data.sstem import EpflMitoDataset, SsTemDataset
 from napari_clickseg.data.synthetic_dataset import SyntheticDataset
 
 __all__ = ["DATASET_KINDS", "detect_kind", "open_dataset"]
@@ -26,9 +26,11 @@ __all__ = ["DATASET_KINDS", "detect_kind", "open_dataset"]
 DATASET_KINDS: dict[str, str] = {
     "brats": "BraTS: <case>/<case>_{t1,t1ce,t2,flair,seg}.nii.gz case folders (or one case)",
     "oai_zib": "OAI-ZIB: image/ + mask/ NIfTI volumes, or test/image/ + test/annotations/ PNGs",
-    "sstem": "ssTEM: raw/*.tif + mitochondria/*.png",
+    "sstem": "ssTEM: raw/*.tif + mitochondria/*.png (images=, labels= for other folders)",
+    "epfl": "EPFL (Lucchi) FIB-SEM: image/*.png + mitochondrion/*.png (one split's folder)",
     "isbi": "ISBI 2012 EM: image/N.png + label/N.png, or train-volume.tif + train-labels.tif",
-    "folder": "image/mask folder: data_GT/ + boundary_GT/ (GrabCut) or images/ + masks/",
+    "folder": "image/mask folder: data_GT/ + boundary_GT/ (GrabCut), img/ + gt/ (DAVIS, "
+    "COCO_MVal) or images/ + masks/",
     "slices": "official 2D medical slices: image/ + annotation/ (BraTS) or annotations/ (OAI-ZIB)",
     "synthetic": "seeded generators, not a path: synthetic:em_cells, em_mitochondria, brain, knee",
 }
@@ -37,6 +39,7 @@ _ADAPTERS: dict[str, Callable[..., Dataset]] = {
     "brats": BratsDataset,
     "oai_zib": OaiZibDataset,
     "sstem": SsTemDataset,
+    "epfl": EpflMitoDataset,
     "isbi": IsbiEmDataset,
     "folder": ImageMaskFolder,
     "slices": OfficialSlicesDataset,
@@ -48,6 +51,7 @@ _DETECTORS: dict[str, Callable[[Path], bool]] = {
     "brats": BratsDataset.matches,
     "oai_zib": OaiZibDataset.matches,
     "sstem": SsTemDataset.matches,
+    "epfl": EpflMitoDataset.matches,
     "isbi": IsbiEmDataset.matches,
     "folder": ImageMaskFolder.matches,
     "slices": OfficialSlicesDataset.matches,

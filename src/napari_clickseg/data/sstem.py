@@ -7,6 +7,12 @@ taken in natural order of their names (the plain sorted order for zero-padded na
 ``cv2.connectedComponentsWithStats(mask, 4)``), in the order of its first pixel in a row-major
 scan, named ``<stem>/<labels><k>`` (k = 1, 2, ...). A section without any component is listed
 in ``skipped``.
+
+The same reader serves other section folders with organelle masks: ``images`` may name any
+folder (relative to ``root`` or absolute) and sections may be TIFF or PNG, e.g. the ISBI 2012
+organelle labels, whose raw sections sit in the ISBI folder beside them
+(``sstem:isbi2012_em_mito`` with ``images=../isbi2012_em/image``); :class:`EpflMitoDataset` is
+the EPFL (Lucchi) layout ``image/`` + ``mitochondrion/``.
 """
 
 from __future__ import annotations
@@ -26,7 +32,9 @@ from napari_clickseg.data._pixels import (
 from napari_clickseg.data.instances import Dataset, DatasetError, EvalObject, SkippedObject
 from napari_clickseg.io.images import TIFF_SUFFIXES
 
-__all__ = ["SsTemDataset"]
+__all__ = ["EpflMitoDataset", "SsTemDataset"]
+
+_SECTION_SUFFIXES = (*TIFF_SUFFIXES, ".png")
 
 
 class SsTemDataset(Dataset):
@@ -40,7 +48,8 @@ class SsTemDataset(Dataset):
         Name of the mask folder (``"mitochondria"`` in the official layout; ``"synapses"``,
         ``"membranes"`` etc. in the same source).
     images : str, optional
-        Name of the section folder.
+        The section folder: a name inside ``root``, a relative path from it, or an absolute
+        path. Sections are TIFF or PNG files.
     name : str, optional
         Data set name (default ``"ssTEM"``).
     """
@@ -53,15 +62,16 @@ class SsTemDataset(Dataset):
         name: str = "ssTEM",
     ) -> None:
         super().__init__(name)
-        root = require_folder(root, "ssTEM")
+        root = require_folder(root, name)
         self.root, self.labels = root, labels
-        if not ((root / images).is_dir() and (root / labels).is_dir()):
+        image_dir = root / images
+        if not (image_dir.is_dir() and (root / labels).is_dir()):
             raise DatasetError(
-                f"ssTEM: {root} matches no known layout: expected {images}/*.tif + "
-                f"{labels}/*.png; found: {describe_folder(root)}"
+                f"{name}: {root} matches no known layout: expected {images}/*.tif + "
+                f"{labels}/*.png (sections may be PNG too); found: {describe_folder(root)}"
             )
         self.pairs = pair_by_stem(
-            root / images, root / labels, f"ssTEM {root}", TIFF_SUFFIXES, (".png",)
+            image_dir, root / labels, f"{name} {root}", _SECTION_SUFFIXES, (".png",)
         )
 
     @staticmethod
@@ -102,3 +112,31 @@ class SsTemDataset(Dataset):
                 source=str(image_path),
                 meta={"mask": str(mask_path), "component": k},
             )
+
+
+class EpflMitoDataset(SsTemDataset):
+    """EPFL (Lucchi et al.) FIB-SEM hippocampus: ``image/`` sections + ``<labels>/`` masks.
+
+    The layout of one split (``train/`` or ``test/``) as packaged in ``zhixuhao/unet``'s fork:
+    ``image/trainingNNNN.png`` and ``mitochondrion/trainingNNNN.png``; other label folders
+    (``PSD``, ``vesicles``, ``axon``, ...) are chosen with ``labels``. Objects are 4-connected
+    components, as for :class:`SsTemDataset`.
+
+    Parameters
+    ----------
+    root : str or pathlib.Path
+        One split's folder.
+    labels : str, optional
+        The mask folder (default ``"mitochondrion"``).
+    name : str, optional
+        Data set name (default ``"EPFL"``).
+    """
+
+    def __init__(self, root: str | Path, labels: str = "mitochondrion", name: str = "EPFL") -> None:
+        super().__init__(root, labels=labels, images="image", name=name)
+
+    @staticmethod
+    def matches(root: str | Path, labels: str = "mitochondrion") -> bool:
+        """Whether ``root`` has ``image/`` and ``<labels>/`` sub-folders."""
+        root = Path(root)
+        return (root / "image").is_dir() and (root / labels).is_dir()

@@ -1,54 +1,115 @@
-"""A classical interactive baseline that needs no weights: random walker seeded by clicks.
+"""A classical interactive baseline that needs no weights: watershed or random walker from clicks.
 
 It answers the same calls as :class:`~napari_clickseg.engine.predictor.Predictor`
 (``set_image``, ``predict``, ``reset``, states), so sessions, the evaluation and the demo can
-run it where no trained model is at hand, and every table has a floor to compare against.
+run it where no trained model is at hand, and every table has a fair floor to compare against.
 
-Positive clicks seed the object and negative clicks the background, each as a small disk. Like
-the networks' ZoomIn, the walker runs on a crop: the box of the clicks and of the previous mask
-(> 0.5), expanded 1.4x and at least half the image's longer side (64 px minimum); without a
-negative click in the crop, the crop's border seeds the background. Outside the crop the
-probability is 0. Probabilities are the random walker's (Grady 2006, scikit-image, direct solver)
-for the object label.
+One prediction, on a crop like the networks' ZoomIn:
+
+- **Crop**: the box of the clicks and of the previous mask (> 0.5), expanded
+  ``expand_ratio`` times and at least ``min_crop`` pixels a side, inside the image. Its cost
+  follows the object, not the image (a 1024 px section costs what a 256 px one does).
+- **Seeds** (markers): each click a disk of ``seed_radius`` (positive: object, negative:
+  background); the crop's border where it lies inside the image is background (the image's own
+  border is not: objects touch it); and the previous mask as a prior: its interior, eroded by
+  ``prior_margin`` pixels, seeds the object and its eroded outside the background, except near
+  a click that contradicts it. A click corrects the prior around it out to 1.5 times its
+  distance to the prior's boundary (where the simulated user clicks, that is about the size of
+  the error it corrects), so the mask changes where the user pointed and stays elsewhere.
+- **Segmentation** of the crop: ``"watershed"`` floods the gradient magnitude of the smoothed
+  crop from the seeds (scikit-image, Meyer's algorithm; probabilities 0 or 1); or
+  ``"random_walker"`` (Grady 2006, scikit-image, direct solver, edge sharpness ``beta``).
+
+Outside the crop the probability is 0. :data:`DEFAULT_METHOD` and the crop parameters were
+chosen on validation data (docs/results.md, "The classical baseline").
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 
 import numpy as np
-from skimage.segmentation import random_walker
+from scipy.ndimage import binary_erosion, distance_transform_edt, gaussian_filter
+from skimage.filters import sobel
+from skimage.segmentation import random_walker, watershed
 
 from napari_clickseg.engine.clicks import Click, check_clicks_inside
 from napari_clickseg.engine.image_input import to_rgb01
 from napari_clickseg.engine.predictor import DEFAULT_THRESHOLD, Prediction, PredictorState
 from napari_clickseg.engine.zoom_in import clamp_bbox, expand_bbox
 
+METHODS = ("watershed", "random_walker")
+DEFAULT_METHOD = "watershed"
 
-class RandomWalkerPredictor:
-    """Random-walker segmentation from clicks.
+_OBJECT, _BACKGROUND = 1, 2
+
+
+@dataclass(frozen=True)
+class BaselineSettings:
+    """Parameters of the click baseline (defaults chosen on validation data).
+
+    Attributes
+    ----------
+    method : {'watershed', 'random_walker'}
+        How the crop is segmented from its seeds.
+    min_crop : int
+        Smallest crop side in pixels (the first click's view).
+    expand_ratio : float
+        The box of the clicks and the previous mask is expanded this many times.
+    seed_radius : int
+        Radius of each click's seed disk.
+    prior_margin : int
+        The previous mask seeds pixels at least this far inside (or outside) its boundary.
+    sigma : float
+        Gaussian smoothing before the watershed's gradient.
+    beta : float
+        Random walker edge sharpness (scikit-image's default of 130 leaks through EM
+        membranes; 1000 holds).
+    """
+
+    method: str = DEFAULT_METHOD
+    min_crop: int = 96
+    expand_ratio: float = 1.4
+    seed_radius: int = 2
+    prior_margin: int = 2
+    sigma: float = 1.0
+    beta: float = 1000.0
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"baseline method must be one of {METHODS}, got {self.method!r}")
+        if self.min_crop < 8 or self.expand_ratio < 1 or self.seed_radius < 0:
+            raise ValueError(
+                "baseline min_crop must be at least 8 px, expand_ratio at least 1 and "
+                f"seed_radius non-negative; got {self.min_crop}, {self.expand_ratio}, "
+                f"{self.seed_radius}"
+            )
+
+
+class ClickBaseline:
+    """Watershed or random-walker segmentation from clicks, with the previous mask as a prior.
 
     Parameters
     ----------
-    beta : float
-        Edge-weight sharpness of the random walker. scikit-image's default of 130 leaks
-        through membranes on our synthetic EM sample (IoU 0.24 after one click); 1000 gives
-        0.95 there. The evaluation issue tunes it on held-out data.
-    seed_radius : int
-        Radius in pixels of the disk each click seeds.
+    settings : BaselineSettings, optional
+        The method and its parameters.
     threshold : float
         Binarisation threshold of the predictions.
     """
 
     def __init__(
-        self, beta: float = 1000.0, seed_radius: int = 2, threshold: float = DEFAULT_THRESHOLD
+        self, settings: BaselineSettings | None = None, threshold: float = DEFAULT_THRESHOLD
     ) -> None:
-        self.beta = beta
-        self.seed_radius = seed_radius
+        self.settings = settings or BaselineSettings()
         self.threshold = threshold
         self._gray: np.ndarray | None = None
         self._probs: np.ndarray | None = None
+
+    def describe(self) -> dict[str, object]:
+        """The method and its parameters (for reports)."""
+        return {"baseline": asdict(self.settings)}
 
     def set_image(
         self,
@@ -82,11 +143,14 @@ class RandomWalkerPredictor:
         self._probs = state.prev_probs.copy()
 
     def set_prev_mask(self, mask: np.ndarray) -> None:
-        """Keep a prior mask; the random walker itself does not use it."""
-        self._probs = np.asarray(mask, np.float32).copy()
+        """Use ``mask`` as the previous mask (the prior of the next prediction)."""
+        mask = np.asarray(mask, np.float32)
+        if mask.shape != self.image_shape:
+            raise ValueError(f"prior mask shape {mask.shape} differs from image {self.image_shape}")
+        self._probs = mask.copy()
 
     def predict(self, clicks: Sequence[Click | tuple[float, float, bool]]) -> Prediction:
-        """Segment from all clicks so far.
+        """Segment from all clicks so far and the previous mask.
 
         Parameters
         ----------
@@ -101,26 +165,17 @@ class RandomWalkerPredictor:
         if not click_list:
             raise ValueError("predict needs at least one click")
         check_clicks_inside(click_list, self.image_shape)
-        rmin, rmax, cmin, cmax = self._crop(click_list)
-        local = [
-            Click(c.row - rmin, c.col - cmin, c.is_positive)
-            for c in click_list
-            if rmin <= c.row <= rmax and cmin <= c.col <= cmax
-        ]
-        markers = self._markers(local, (rmax - rmin + 1, cmax - cmin + 1))
+        prior = self._probs > 0.5
+        box = self._crop(click_list, prior)
+        while True:
+            crop_probs, reaches_border = self._segment_box(box, click_list, prior)
+            larger = self._grow(box)
+            if not reaches_border or larger == box:
+                break
+            box = larger
         probs = np.zeros(self.image_shape, np.float32)
-        if (markers == 1).any():
-            with warnings.catch_warnings():
-                # At high beta the solution leaves [0, 1] by a hair; scikit-image warns.
-                warnings.simplefilter("ignore", UserWarning)
-                full = random_walker(
-                    self._gray[rmin : rmax + 1, cmin : cmax + 1],
-                    markers,
-                    beta=self.beta,
-                    mode="bf",
-                    return_full_prob=True,
-                )
-            probs[rmin : rmax + 1, cmin : cmax + 1] = np.clip(full[0], 0.0, 1.0)
+        rmin, rmax, cmin, cmax = box
+        probs[rmin : rmax + 1, cmin : cmax + 1] = crop_probs
         self._probs = probs
         return Prediction(
             probs=probs,
@@ -133,33 +188,148 @@ class RandomWalkerPredictor:
         )
 
     def select_candidate(self, prediction: Prediction, index: int) -> Prediction:
-        """The random walker has one candidate; index 0 returns the prediction unchanged."""
+        """The baseline has one candidate; index 0 returns the prediction unchanged."""
         if index != 0:
             raise IndexError(f"candidate {index} does not exist: the prediction has 1")
         self._probs = prediction.probs.copy()
         return prediction
 
-    def _crop(self, clicks: list[Click]) -> tuple[int, int, int, int]:
+    # ---------------------------------------------------------------------------------------
+
+    def _crop(self, clicks: list[Click], prior: np.ndarray) -> tuple[int, int, int, int]:
         height, width = self.image_shape
-        mask = self._probs > 0.5
         rows = [int(c.row) for c in clicks]
         cols = [int(c.col) for c in clicks]
-        if mask.any():
-            mask_rows, mask_cols = np.nonzero(mask)
-            rows += [int(mask_rows.min()), int(mask_rows.max())]
-            cols += [int(mask_cols.min()), int(mask_cols.max())]
-        min_side = max(64, max(height, width) // 2)
+        prior_rows, prior_cols = (
+            np.flatnonzero(prior.any(axis=1)),
+            np.flatnonzero(prior.any(axis=0)),
+        )
+        if prior_rows.size:
+            rows += [int(prior_rows[0]), int(prior_rows[-1])]
+            cols += [int(prior_cols[0]), int(prior_cols[-1])]
         box = (min(rows), max(rows), min(cols), max(cols))
-        return clamp_bbox(expand_bbox(box, 1.4, min_side), height, width)
+        return clamp_bbox(
+            expand_bbox(box, self.settings.expand_ratio, self.settings.min_crop), height, width
+        )
 
-    def _markers(self, clicks: list[Click], shape: tuple[int, int]) -> np.ndarray:
-        height, width = shape
+    def _segment_box(
+        self, box: tuple[int, int, int, int], clicks: list[Click], prior: np.ndarray
+    ) -> tuple[np.ndarray, bool]:
+        """Probabilities in ``box``, and whether the object reaches its background border."""
+        rmin, rmax, cmin, cmax = box
+        window = (slice(rmin, rmax + 1), slice(cmin, cmax + 1))
+        local = [Click(c.row - rmin, c.col - cmin, c.is_positive) for c in clicks]
+        local = [c for c in local if 0 <= c.row <= rmax - rmin and 0 <= c.col <= cmax - cmin]
+        height, width = self.image_shape
+        inside_image = (rmin > 0, rmax < height - 1, cmin > 0, cmax < width - 1)
+        markers = self._markers(local, prior[window], inside_image)
+        if not (markers == _OBJECT).any():
+            return np.zeros(markers.shape, np.float32), False
+        probs = self._segment(self._gray[window], markers)
+        return probs, _reaches_border(probs > 0.5, inside_image)
+
+    def _grow(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        """The box twice as large about its centre, inside the image."""
+        height, width = self.image_shape
+        return clamp_bbox(expand_bbox(box, 2.0, 0), height, width)
+
+    def _markers(
+        self, clicks: list[Click], prior: np.ndarray, inside_image: tuple[bool, bool, bool, bool]
+    ) -> np.ndarray:
+        """Seeds of the crop: its inner border, the prior's confident parts, the clicks."""
+        height, width = prior.shape
         markers = np.zeros((height, width), np.int32)
-        if not any(not c.is_positive for c in clicks):
-            markers[[0, -1], :] = 2
-            markers[:, [0, -1]] = 2
+        top, bottom, left, right = inside_image
+        if top:
+            markers[0, :] = _BACKGROUND
+        if bottom:
+            markers[-1, :] = _BACKGROUND
+        if left:
+            markers[:, 0] = _BACKGROUND
+        if right:
+            markers[:, -1] = _BACKGROUND
+        if prior.any():
+            self._seed_prior(markers, prior, clicks)
         rows, cols = np.ogrid[:height, :width]
         for click in clicks:
-            disk = (rows - click.row) ** 2 + (cols - click.col) ** 2 <= self.seed_radius**2
-            markers[disk] = 1 if click.is_positive else 2
+            disk = (rows - click.row) ** 2 + (cols - click.col) ** 2 <= self.settings.seed_radius**2
+            markers[disk] = _OBJECT if click.is_positive else _BACKGROUND
+        if not (markers == _BACKGROUND).any():
+            # the crop is the whole image and nothing says background: its border does
+            markers[[0, -1], :] = np.where(
+                markers[[0, -1], :] == 0, _BACKGROUND, markers[[0, -1], :]
+            )
+            markers[:, [0, -1]] = np.where(
+                markers[:, [0, -1]] == 0, _BACKGROUND, markers[:, [0, -1]]
+            )
         return markers
+
+    def _seed_prior(self, markers: np.ndarray, prior: np.ndarray, clicks: list[Click]) -> None:
+        """Seed the previous mask's confident inside and outside, freed around contrary clicks."""
+        margin = self.settings.prior_margin
+        inside = binary_erosion(prior, iterations=margin) if margin else prior.copy()
+        outside = binary_erosion(~prior, iterations=margin, border_value=1) if margin else ~prior
+        distance_in = distance_transform_edt(np.pad(prior, 1))[1:-1, 1:-1]
+        distance_out = distance_transform_edt(np.pad(~prior, 1, constant_values=True))[1:-1, 1:-1]
+        rows, cols = np.ogrid[: prior.shape[0], : prior.shape[1]]
+        for click in clicks:
+            r, c = round(click.row), round(click.col)
+            contradicted = outside if click.is_positive else inside
+            depth = distance_out[r, c] if click.is_positive else distance_in[r, c]
+            if depth <= 0:
+                continue  # the click agrees with the prior
+            radius = 1.5 * depth + self.settings.seed_radius
+            contradicted[(rows - click.row) ** 2 + (cols - click.col) ** 2 <= radius**2] = False
+        markers[outside] = _BACKGROUND
+        markers[inside] = _OBJECT
+
+    def _segment(self, gray: np.ndarray, markers: np.ndarray) -> np.ndarray:
+        if self.settings.method == "watershed":
+            smooth = gaussian_filter(gray, self.settings.sigma) if self.settings.sigma else gray
+            labels = watershed(sobel(smooth), markers)
+            return (labels == _OBJECT).astype(np.float32)
+        with warnings.catch_warnings():
+            # At high beta the solution leaves [0, 1] by a hair; scikit-image warns.
+            warnings.simplefilter("ignore", UserWarning)
+            full = random_walker(
+                gray, markers, beta=self.settings.beta, mode="bf", return_full_prob=True
+            )
+        return np.clip(full[0], 0.0, 1.0).astype(np.float32)
+
+
+def _reaches_border(mask: np.ndarray, inside_image: tuple[bool, bool, bool, bool]) -> bool:
+    """Whether the object runs into a background-seeded crop side along 5 % of it or more.
+
+    Then the object was probably cut by the crop (larger than the first view guessed), and the
+    prediction is redone on a larger crop.
+    """
+    top, bottom, left, right = inside_image
+    sides = [
+        (top, mask[1, :]),
+        (bottom, mask[-2, :]),
+        (left, mask[:, 1]),
+        (right, mask[:, -2]),
+    ]
+    return any(seeded and line.sum() >= max(2, 0.05 * line.size) for seeded, line in sides)
+
+
+class RandomWalkerPredictor(ClickBaseline):
+    """The click baseline with the random walker (see :class:`ClickBaseline`).
+
+    Parameters
+    ----------
+    beta : float
+        Edge sharpness of the random walker.
+    seed_radius : int
+        Radius in pixels of the disk each click seeds.
+    threshold : float
+        Binarisation threshold of the predictions.
+    """
+
+    def __init__(
+        self, beta: float = 1000.0, seed_radius: int = 2, threshold: float = DEFAULT_THRESHOLD
+    ) -> None:
+        super().__init__(
+            BaselineSettings(method="random_walker", beta=beta, seed_radius=seed_radius),
+            threshold,
+        )
