@@ -139,7 +139,7 @@ def _load_brats(folder: Path, args: argparse.Namespace) -> _Stack:
         raise ValueError(f"BraTS case {cases[0].name} has no {args.target} tumour to propagate")
     obj = objects[0]
     to_stack, to_file = _orientation("nifti", axis)
-    affine = read_nifti(cases[0].files["seg"]).affine
+    affine = read_nifti(cases[0].files["seg"].path).affine
     description = f"BraTS {obj.name} ({args.modality}), slices along axis {axis}"
     return _Stack(obj.image, obj.gt, to_stack, to_file, affine, description)
 

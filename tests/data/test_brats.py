@@ -134,7 +134,7 @@ def test_content_errors(tmp_path):
     seg3 = seg.copy()
     seg3[0, 0, 0] = 3
     brats_case(tmp_path, "Bad", seg3)
-    with pytest.raises(DatasetError, match=r"label\(s\) \[3\].*2017-2020 scheme"):
+    with pytest.raises(DatasetError, match=r"label\(s\) \[3\].*2017-2021 scheme"):
         list(BratsDataset(tmp_path, target="core"))
     (whole,) = BratsDataset(tmp_path, slices=[0])  # whole tumour = seg > 0 needs no scheme
     assert whole.gt[0, 0] == 1 and whole.area == 1

@@ -1,25 +1,30 @@
-"""BraTS brain tumour MRI (2017-2020 label scheme) as 2D evaluation objects.
+"""BraTS brain tumour MRI as 2D evaluation objects, in any of its releases' layouts.
 
-Layout: ``root`` is a folder of case folders ``<case>/<case>_{t1,t1ce,t2,flair,seg}.nii.gz``
-(``.nii`` also accepted), or one such case folder. Labels: 1 necrotic / non-enhancing core,
-2 oedema, 4 enhancing tumour; whole tumour = ``seg > 0``, core = {1, 4}, enhancing = {4}.
+Layouts (:mod:`napari_clickseg.data.brats_layouts`): BraTS 2017-2021
+``<case>/<case>_{t1,t1ce,t2,flair,seg}.nii.gz``, BraTS 2023+ ``<case>-{t1n,t1c,t2w,t2f,seg}``,
+BraTS 2012-2015 ``VSD.Brain.XX.O.MR_*`` folders of ``.mha`` files, and the Medical Segmentation
+Decathlon's Task01 (4D ``imagesTr/`` + ``labelsTr/``), each with its own label scheme; the
+targets are the same everywhere: whole tumour, tumour core, enhancing tumour.
 
 Defaults reproduce the project's reading of SimpleClick's BraTS protocol: per case the axial
 slice (array axis 2) with the largest whole-tumour area, FLAIR windowed to uint8 at volume level
-(0.5-99.5 percentiles of the nonzero, i.e. brain, voxels), the whole tumour as one object, named
-``<case>/z<index>/<target>``. Slices follow :mod:`napari_clickseg.data._volumes`: for BraTS's
-(L, P, S) storage rows run anterior to posterior and columns from the patient's right to left.
+(0.5-99.5 percentiles of the brain's voxels), the whole tumour as one object, named
+``<case>/z<index>/<target>``. The brain is every voxel that is not background: by default the
+background is found as the value filling most of the volume's outer faces (0 in most releases;
+a negative constant in some normalised ones), or it is given (``background=``), or a brain mask
+file is given (``brain_mask=``). Slices follow :mod:`napari_clickseg.data._volumes`: for
+BraTS's (L, P, S) storage rows run anterior to posterior and columns from the patient's right
+to left.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from napari_clickseg.data._files import describe_folder, natural_key, require_folder
+from napari_clickseg.data._files import require_folder
 from napari_clickseg.data._volumes import (
     AXIS_LETTERS,
     check_axis,
@@ -28,45 +33,35 @@ from napari_clickseg.data._volumes import (
     slice_spacing,
     take_slice,
 )
+from napari_clickseg.data.brats_layouts import (
+    LABEL_SCHEMES,
+    MODALITIES,
+    BratsCase,
+    VolumeRef,
+    looks_like_brats,
+    read_volume,
+)
+from napari_clickseg.data.brats_layouts import find_brats_cases as _find_cases
 from napari_clickseg.data.instances import Dataset, DatasetError, EvalObject, SkippedObject
 from napari_clickseg.data.windowing import window_bounds, window_to_uint8
-from napari_clickseg.io.nifti import read_nifti
 
 __all__ = [
     "MODALITIES",
     "TARGETS",
     "BratsCase",
     "BratsDataset",
+    "brain_voxels",
     "check_modality",
     "check_target",
     "find_brats_cases",
     "target_mask",
 ]
 
-#: BraTS MR sequences, as in the file names.
-MODALITIES = ("t1", "t1ce", "t2", "flair")
-#: Label values of each target region (BraTS 2017-2020 scheme); "whole" is any nonzero label.
-TARGETS: dict[str, tuple[int, ...]] = {"whole": (1, 2, 4), "core": (1, 4), "enhancing": (4,)}
-_KNOWN_LABELS = (0, 1, 2, 4)
-_ENDINGS = (".nii.gz", ".nii")
-
-
-@dataclass(frozen=True)
-class BratsCase:
-    """One case folder: its name and the path of each file (modality name or ``"seg"``)."""
-
-    name: str
-    folder: Path
-    files: dict[str, Path]
-
-    def require(self, modalities: Sequence[str]) -> None:
-        """Raise FileNotFoundError naming the files of ``modalities`` the case lacks."""
-        missing = [m for m in modalities if m not in self.files]
-        if missing:
-            raise FileNotFoundError(
-                f"BraTS case {self.folder} lacks modality file(s) "
-                + ", ".join(f"{self.name}_{m}.nii.gz" for m in missing)
-            )
+#: Label values of each target region in the BraTS 2017-2021 scheme (other schemes:
+#: :data:`~napari_clickseg.data.brats_layouts.LABEL_SCHEMES`).
+TARGETS: dict[str, tuple[int, ...]] = LABEL_SCHEMES["brats2018"].targets
+#: Fraction of the outer faces one value must fill to count as the background.
+_BACKGROUND_SHARE = 0.5
 
 
 def check_modality(modality: str | Sequence[str]) -> tuple[str, ...]:
@@ -91,11 +86,11 @@ def check_modality(modality: str | Sequence[str]) -> tuple[str, ...]:
     return names
 
 
-def target_mask(seg: np.ndarray, target: str) -> np.ndarray:
-    """Boolean mask of a target region: ``seg > 0`` for "whole", else the :data:`TARGETS` labels."""
+def target_mask(seg: np.ndarray, target: str, layout: str = "brats2018") -> np.ndarray:
+    """Boolean mask of a target region: ``seg > 0`` for "whole", else the scheme's labels."""
     if target == "whole":
         return seg > 0
-    return np.isin(seg, TARGETS[target])
+    return np.isin(seg, LABEL_SCHEMES[layout].targets[target])
 
 
 def check_target(target: str) -> str:
@@ -105,71 +100,58 @@ def check_target(target: str) -> str:
     return target
 
 
-def _case_file(folder: Path, case: str, kind: str) -> Path | None:
-    for ending in _ENDINGS:
-        path = folder / f"{case}_{kind}{ending}"
-        if path.is_file():
-            return path
-    return None
-
-
-def _read_case(folder: Path) -> BratsCase | None:
-    """The case in ``folder``, or None if it has no BraTS file named after the folder."""
-    files = {k: p for k in (*MODALITIES, "seg") if (p := _case_file(folder, folder.name, k))}
-    if not files:
-        return None
-    if "seg" not in files:
-        raise DatasetError(
-            f"BraTS case {folder} has no segmentation {folder.name}_seg.nii.gz; evaluation needs "
-            "the ground truth (validation and test cases have none)"
-        )
-    return BratsCase(folder.name, folder, files)
-
-
 def find_brats_cases(root: str | Path) -> list[BratsCase]:
-    """The BraTS cases under ``root`` (a folder of case folders, or one case folder).
+    """The BraTS cases under ``root``, in any supported layout.
 
     Parameters
     ----------
     root : str or pathlib.Path
-        The folder.
+        A case folder, a folder of them (one or two levels deep), or a Decathlon Task01 folder.
 
     Returns
     -------
     list of BratsCase
-        Cases in natural order of their names.
 
     Raises
     ------
     FileNotFoundError
         If ``root`` does not exist.
     DatasetError
-        If no case folder is found, or a case folder has no segmentation.
+        If no case is found, or a case has no segmentation.
     """
-    root = require_folder(root, "BraTS")
-    single = _read_case(root)
-    if single is not None:
-        return [single]
-    folders = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name))
-    cases = [c for f in folders if (c := _read_case(f)) is not None]
-    if not cases:
-        raise DatasetError(
-            f"no BraTS case in {root}: expected case folders <case>/<case>_seg.nii.gz with "
-            f"<case>_{{t1,t1ce,t2,flair}}.nii.gz beside it (or {root} itself being one); found: "
-            f"{describe_folder(root)}"
+    return _find_cases(require_folder(root, "BraTS"))
+
+
+def brain_voxels(volume: np.ndarray, background: float | str | None = "auto") -> np.ndarray | None:
+    """The voxels of a volume that are brain, i.e. not background.
+
+    Parameters
+    ----------
+    volume : numpy.ndarray
+        One modality.
+    background : "auto", float or None
+        "auto": the value filling at least half of the volume's outer faces, if there is one
+        (0 for skull-stripped releases, a negative constant for some normalised ones); a
+        number: that value; None: every voxel is brain.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        Boolean mask, or None for every voxel.
+    """
+    if background is None:
+        return None
+    if isinstance(background, str):
+        if background != "auto":
+            raise ValueError(f"background must be 'auto', a number or None, got {background!r}")
+        faces = np.concatenate(
+            [np.moveaxis(volume, axis, 0)[[0, -1]].ravel() for axis in range(volume.ndim)]
         )
-    return cases
-
-
-def _looks_like_brats(root: Path) -> bool:
-    """Cheap layout test for auto-detection (no file is read)."""
-
-    def is_case(folder: Path) -> bool:
-        return _case_file(folder, folder.name, "seg") is not None
-
-    if not root.is_dir():
-        return False
-    return is_case(root) or any(p.is_dir() and is_case(p) for p in root.iterdir())
+        values, counts = np.unique(faces, return_counts=True)
+        if counts.max() < _BACKGROUND_SHARE * faces.size:
+            return None
+        background = values[np.argmax(counts)]
+    return volume != background
 
 
 class BratsDataset(Dataset):
@@ -190,7 +172,12 @@ class BratsDataset(Dataset):
     axis : int, optional
         Array axis (nibabel's order) the slices are taken across; 2 is axial for BraTS.
     percentiles : tuple of float, optional
-        Window percentiles, computed over each volume's nonzero (brain) voxels.
+        Window percentiles, computed over each volume's brain voxels.
+    background : "auto", float or None, optional
+        What is not brain (see :func:`brain_voxels`); ignored when ``brain_mask`` is given.
+    brain_mask : str, optional
+        A brain mask file per case (nonzero = brain), named relative to the case folder (e.g.
+        ``"mask.nii.gz"``) or ``{case}`` formatted (``"{case}_brainmask.nii.gz"``).
     name : str, optional
         Data set name (default ``"BraTS"``).
 
@@ -208,6 +195,8 @@ class BratsDataset(Dataset):
         modality: str | Sequence[str] = "flair",
         axis: int = 2,
         percentiles: tuple[float, float] = (0.5, 99.5),
+        background: float | str | None = "auto",
+        brain_mask: str | None = None,
         name: str = "BraTS",
     ) -> None:
         super().__init__(name)
@@ -216,15 +205,18 @@ class BratsDataset(Dataset):
         self.modalities = check_modality(modality)
         self.axis = check_axis(axis, "BraTS")
         self.percentiles = percentiles
+        brain_voxels(np.zeros((2, 2, 2)), background)  # validates the choice early
+        self.background, self.brain_mask = background, brain_mask
         self.root = Path(root)
         self.cases = find_brats_cases(root)
         for case in self.cases:
             case.require(self.modalities)
+        self.layout = ",".join(sorted({case.layout for case in self.cases}))
 
     @staticmethod
     def matches(root: str | Path) -> bool:
         """Whether ``root`` looks like a BraTS folder (a case folder or a folder of them)."""
-        return _looks_like_brats(Path(root))
+        return looks_like_brats(Path(root))
 
     # ---------------------------------------------------------------------------------------
 
@@ -253,19 +245,27 @@ class BratsDataset(Dataset):
         return self.cases
 
     def _read_target(self, case: BratsCase) -> tuple[np.ndarray, tuple[float, float, float]]:
-        vol = read_nifti(case.files["seg"])
-        seg = vol.data
+        path = case.files["seg"].path
+        seg, spacing = read_volume(case.files["seg"])
         if seg.ndim != 3:
-            raise DatasetError(f"BraTS segmentation {vol.path} is not 3D: shape {seg.shape}")
+            raise DatasetError(f"BraTS segmentation {path} is not 3D: shape {seg.shape}")
         if self.target != "whole":
-            found = np.unique(seg)
-            odd = [int(v) for v in found if v not in _KNOWN_LABELS]
+            scheme = case.scheme
+            odd = [int(v) for v in np.unique(seg) if v not in scheme.labels]
             if odd:
                 raise DatasetError(
-                    f"BraTS segmentation {vol.path} has label(s) {odd}; target {self.target!r} "
-                    "needs the 2017-2020 scheme (0 background, 1 core, 2 oedema, 4 enhancing)"
+                    f"BraTS segmentation {path} has label(s) {odd}; target {self.target!r} "
+                    f"needs the {scheme.name} scheme (labels {list(scheme.labels)})"
                 )
-        return target_mask(seg, self.target), vol.spacing
+        return target_mask(seg, self.target, case.layout), spacing
+
+    def _brain(self, case: BratsCase, volume: np.ndarray) -> np.ndarray | None:
+        if self.brain_mask is None:
+            return brain_voxels(volume, self.background)
+        path = case.folder / self.brain_mask.format(case=case.name)
+        mask, _ = read_volume(VolumeRef(path))
+        check_shapes(mask.shape, volume.shape, str(path), f"{case.name} image")
+        return mask != 0
 
     def _choose(self, case: BratsCase, target: np.ndarray) -> tuple[list[int], list[SkippedObject]]:
         areas = slice_areas(target, self.axis)
@@ -308,11 +308,11 @@ class BratsDataset(Dataset):
             return
         channels, windows = [], {}
         for m in self.modalities:
-            vol = read_nifti(case.files[m])
-            check_shapes(vol.data.shape, target.shape, str(vol.path), f"{case.name}_seg")
-            bounds = window_bounds(vol.data, self.percentiles, mask="nonzero")
+            data, _ = read_volume(case.files[m])
+            check_shapes(data.shape, target.shape, str(case.files[m].path), f"{case.name} seg")
+            bounds = window_bounds(data, self.percentiles, mask=self._brain(case, data))
             windows[m] = bounds
-            channels.append(window_to_uint8(vol.data, *bounds))
+            channels.append(window_to_uint8(data, *bounds))
         letter = AXIS_LETTERS[self.axis]
         for i in chosen:
             planes = [take_slice(c, self.axis, i) for c in channels]
@@ -327,6 +327,7 @@ class BratsDataset(Dataset):
                 source=str(case.folder),
                 meta={
                     "case": case.name,
+                    "layout": case.layout,
                     "axis": self.axis,
                     "slice": i,
                     "target": self.target,

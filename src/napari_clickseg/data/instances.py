@@ -14,6 +14,10 @@ Policy shared by all adapters:
   an iteration that yielded nothing (``skipped`` still answers, to tell why).
 * :meth:`Dataset.limit` takes the first ``n`` objects, or with a ``seed`` a reproducible random
   choice of ``n`` objects, yielded in the data set's order.
+* :meth:`Dataset.select` keeps chosen sources (``slices``: their positions in the data set's
+  order, e.g. the sections of a folder) and objects whose names match glob patterns, for every
+  adapter; adapters with their own notion of a slice (ISBI numbers, BraTS slice indices) take
+  ``slices`` themselves.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import Any
 
 import numpy as np
@@ -200,6 +205,27 @@ class Dataset(ABC):
             raise ValueError(f"limit: n must be a positive integer, got {n!r}")
         return _Subset(self, int(n), seed)
 
+    def select(
+        self, slices: int | Sequence[int] | None = None, objects: str | Sequence[str] | None = None
+    ) -> Dataset:
+        """A data set of the chosen sources and objects.
+
+        Parameters
+        ----------
+        slices : int or sequence of int, optional
+            Positions (0-based) of the sources to keep, in the data set's order: the sections
+            of a section folder, the images of an image folder, the cases of a case folder.
+        objects : str or sequence of str, optional
+            Glob patterns (``fnmatch``, case-sensitive) on object names, e.g. ``"12/*"`` or
+            ``"*/mitochondria3"``; an object is kept if any pattern matches.
+
+        Returns
+        -------
+        Dataset
+            A lazy view with the same :attr:`name`.
+        """
+        return _Selection(self, slices, objects)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, sources={len(self._sources())})"
 
@@ -294,6 +320,53 @@ class _Subset(Dataset):
     def __repr__(self) -> str:
         how = "first" if self.seed is None else f"random (seed {self.seed})"
         return f"{self.parent!r}.limit({self.n}, {how})"
+
+
+class _Selection(Dataset):
+    """Sources of a parent data set by position, and objects by name pattern."""
+
+    def __init__(
+        self,
+        parent: Dataset,
+        slices: int | Sequence[int] | None,
+        objects: str | Sequence[str] | None,
+    ) -> None:
+        super().__init__(parent.name)
+        self.parent = parent
+        count = len(parent._sources())
+        if slices is not None:
+            positions = (slices,) if isinstance(slices, int | np.integer) else tuple(slices)
+            bad = [
+                p for p in positions if not isinstance(p, int | np.integer) or not 0 <= p < count
+            ]
+            if not positions or bad:
+                raise DatasetError(
+                    f"slices {bad or list(positions)} do not select sources of {parent.name!r}: "
+                    f"it has {count} source(s), positions 0..{count - 1}"
+                )
+            self.positions = sorted({int(p) for p in positions})
+        else:
+            self.positions = list(range(count))
+        self.patterns = (objects,) if isinstance(objects, str) else tuple(objects or ())
+
+    def _sources(self) -> Sequence[int]:
+        return self.positions
+
+    def _keep(self, item: EvalObject | SkippedObject) -> bool:
+        return not self.patterns or any(fnmatchcase(item.name, p) for p in self.patterns)
+
+    def _load(self, position: int) -> Iterator[EvalObject | SkippedObject]:
+        for item in self.parent._load(self.parent._sources()[position]):
+            if isinstance(item, SkippedObject) or self._keep(item):
+                yield item
+
+    def _scan(self, position: int) -> tuple[int, tuple[SkippedObject, ...]]:
+        if not self.patterns:
+            return self.parent._source_scan(position)
+        return super()._scan(position)
+
+    def __repr__(self) -> str:
+        return f"{self.parent!r}.select(slices={self.positions}, objects={list(self.patterns)})"
 
 
 class InMemoryDataset(Dataset):

@@ -16,13 +16,14 @@ import numpy as np
 
 from napari_clickseg.data._volumes import check_axis, check_shapes, to_stack
 from napari_clickseg.data.brats import (
+    brain_voxels,
     check_modality,
     check_target,
     find_brats_cases,
     target_mask,
 )
+from napari_clickseg.data.brats_layouts import read_volume
 from napari_clickseg.data.windowing import window_bounds, window_to_uint8
-from napari_clickseg.io.nifti import read_nifti
 
 __all__ = ["Object3D", "brats_objects_3d", "em_objects_3d"]
 
@@ -165,16 +166,16 @@ def brats_objects_3d(
     modalities = check_modality(modality)
     for case in find_brats_cases(root):
         case.require(modalities)
-        seg = read_nifti(case.files["seg"])
-        mask = target_mask(seg.data, target)
+        seg, spacing = read_volume(case.files["seg"])
+        mask = target_mask(seg, target, case.layout)
         if not mask.any():
             continue
         channels = []
         for m in modalities:
-            vol = read_nifti(case.files[m])
-            check_shapes(vol.data.shape, mask.shape, str(vol.path), str(seg.path))
-            bounds = window_bounds(vol.data, percentiles, mask="nonzero")
-            channels.append(to_stack(window_to_uint8(vol.data, *bounds), axis))
+            data, _ = read_volume(case.files[m])
+            check_shapes(data.shape, mask.shape, str(case.files[m].path), f"{case.name} seg")
+            bounds = window_bounds(data, percentiles, mask=brain_voxels(data))
+            channels.append(to_stack(window_to_uint8(data, *bounds), axis))
         image = channels[0] if len(channels) == 1 else np.stack(channels, axis=-1)
         image = np.ascontiguousarray(image)
         a, b = (d for d in range(3) if d != axis)
@@ -182,7 +183,7 @@ def brats_objects_3d(
             f"{case.name}/{target}",
             image,
             np.ascontiguousarray(to_stack(mask, axis)),
-            spacing=(seg.spacing[axis], seg.spacing[b], seg.spacing[a]),
+            spacing=(spacing[axis], spacing[b], spacing[a]),
             source=str(case.folder),
             meta={"case": case.name, "axis": axis, "target": target, "modalities": modalities},
         )

@@ -7,6 +7,7 @@ dock. Options are passed to the adapter's constructor, e.g.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,9 @@ def open_dataset(spec: str | Path, **options: Any) -> Dataset:
     spec : str or pathlib.Path
         ``kind:path`` with kind in :data:`DATASET_KINDS`, or a path whose layout is detected.
     **options
-        Keyword arguments of the adapter (e.g. ``target="core"`` for BraTS).
+        Keyword arguments of the adapter (e.g. ``target="core"`` for BraTS). ``slices`` and
+        ``objects`` work with every adapter: where the adapter has no such parameter they go
+        to :meth:`~napari_clickseg.data.instances.Dataset.select`.
 
     Returns
     -------
@@ -133,4 +136,8 @@ def open_dataset(spec: str | Path, **options: Any) -> Dataset:
     else:
         path = Path(text)
         kind = detect_kind(path)
-    return _ADAPTERS[kind](path, **options)
+    adapter = _ADAPTERS[kind]
+    native = inspect.signature(adapter).parameters
+    generic = {k: options.pop(k) for k in ("slices", "objects") if k in options and k not in native}
+    dataset = adapter(path, **options)
+    return dataset.select(**generic) if generic else dataset
