@@ -64,9 +64,9 @@ def make_predictor(
     ``min_crop_size`` is ZoomIn's minimum crop side (None: scaled with the model's input).
     """
     if model == BASELINE:
-        from napari_clickseg.engine.baseline import RandomWalkerPredictor
+        from napari_clickseg.engine.baseline import ClickBaseline
 
-        return RandomWalkerPredictor()
+        return ClickBaseline()
     from napari_clickseg.engine.predictor import CFRSettings, Predictor
     from napari_clickseg.engine.zoom_in import ZoomInSettings
     from napari_clickseg.models.checkpoints import load_model
@@ -127,7 +127,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     predictor = make_predictor(
         args.model, args.device, args.cfr, args.adaptive, not args.no_flip, args.precision
     )
-    name = "random-walker baseline (no weights)" if args.model == BASELINE else args.model
+    name = "classical baseline (watershed, no weights)" if args.model == BASELINE else args.model
     print(f"model: {name}; image {image.shape[1]}x{image.shape[0]} synthetic EM section")
     prediction = _run_clicks(predictor, image, clicks, truth)
     picture = np.concatenate([image, overlay(image, prediction.mask, clicks)], axis=1)
@@ -378,7 +378,7 @@ def _add_model_options(
         "--model",
         default=default_model,
         help="'default' (the model shipped in the package), a checkpoint path, a registry "
-        "name (see `clickseg models`) or 'baseline' (random walker, no weights); "
+        "name (see `clickseg models`) or 'baseline' (classical watershed, no weights); "
         f"default: {default_model}",
     )
     parser.add_argument("--device", default=None, help="cuda, mps, cpu (default: best available)")

@@ -50,3 +50,80 @@ def test_refuses_empty_and_outside_clicks():
         predictor.predict([])
     with pytest.raises(ValueError, match="outside the image"):
         predictor.predict([(10, 3, True)])
+
+
+def _scene(shape=(120, 140)):
+    """Two bright discs on a dark background with a little noise."""
+    rows, cols = np.ogrid[: shape[0], : shape[1]]
+    first = (rows - 50) ** 2 + (cols - 50) ** 2 <= 20**2
+    second = (rows - 60) ** 2 + (cols - 105) ** 2 <= 12**2
+    noise = np.random.default_rng(0).normal(0, 6, shape)
+    image = (40 + 150 * (first | second) + noise).clip(0, 255).astype(np.uint8)
+    return image, first, second
+
+
+def test_the_watershed_baseline_is_the_default_and_validates_its_settings():
+    from napari_clickseg.engine.baseline import BaselineSettings, ClickBaseline
+
+    assert ClickBaseline().settings.method == "watershed"
+    assert RandomWalkerPredictor().settings.method == "random_walker"
+    with pytest.raises(ValueError, match="method must be one of"):
+        BaselineSettings(method="grabcut")
+    with pytest.raises(ValueError, match="min_crop must be at least 8"):
+        BaselineSettings(min_crop=2)
+
+
+def test_a_click_costs_the_same_on_a_large_image():
+    """The crop follows the clicks: the same object in a 1024 px image gives the same mask."""
+    from napari_clickseg.engine.baseline import ClickBaseline
+
+    image, first, _ = _scene()
+    large = np.full((1024, 1024), 40, np.uint8)
+    large[400:520, 300:440] = image
+    small_mask = _predict(ClickBaseline(), image, [(50, 50, True)])
+    large_mask = _predict(ClickBaseline(), large, [(450, 350, True)])
+    assert _iou(small_mask, first) > 0.9
+    np.testing.assert_array_equal(large_mask[400:520, 300:440], small_mask)
+    assert large_mask.sum() == small_mask.sum()
+
+
+def test_an_object_larger_than_the_first_view_is_segmented_whole():
+    from napari_clickseg.engine.baseline import BaselineSettings, ClickBaseline
+
+    image, first, _ = _scene()
+    mask = _predict(ClickBaseline(BaselineSettings(min_crop=16)), image, [(50, 50, True)])
+    assert _iou(mask, first) > 0.9  # a 41 px disc from a 16 px first view
+
+
+def test_a_click_changes_the_previous_mask_only_near_it_and_only_its_way():
+    from napari_clickseg.engine.baseline import ClickBaseline
+
+    image, first, second = _scene()
+    predictor = ClickBaseline()
+    predictor.set_image(image)
+    both = predictor.predict([(50, 50, True), (60, 105, True)]).mask
+    assert _iou(both, first | second) > 0.9
+    # a negative click on the second disc removes it and leaves the first disc's pixels alone
+    after = predictor.predict([(50, 50, True), (60, 105, True), (60, 105, False)]).mask
+    assert not after[second].any()
+    np.testing.assert_array_equal(after[:, :80], both[:, :80])
+    assert not (after & ~both).any()  # a negative click never adds
+
+
+def test_a_prior_from_outside_only_places_the_crop():
+    """Propagation gives the neighbouring slice's mask: the image decides, not the prior."""
+    from napari_clickseg.engine.baseline import ClickBaseline
+
+    image, first, _ = _scene()
+    prior = np.zeros(first.shape, bool)
+    prior[20:90, 15:95] = True  # a box around the disc, much larger than it
+    predictor = ClickBaseline()
+    predictor.set_image(image)
+    predictor.set_prev_mask(prior)
+    mask = predictor.predict([(50, 50, True)]).mask
+    assert _iou(mask, first) > 0.9
+
+
+def _predict(predictor, image, clicks):
+    predictor.set_image(image)
+    return predictor.predict(clicks).mask

@@ -9,16 +9,25 @@ One prediction, on a crop like the networks' ZoomIn:
 - **Crop**: the box of the clicks and of the previous mask (> 0.5), expanded
   ``expand_ratio`` times and at least ``min_crop`` pixels a side, inside the image. Its cost
   follows the object, not the image (a 1024 px section costs what a 256 px one does).
+- **First view**: if the object runs into the crop's seeded border, the crop was too small for
+  it, and the prediction is redone on a crop twice as large, up to the whole image.
 - **Seeds** (markers): each click a disk of ``seed_radius`` (positive: object, negative:
   background); the crop's border where it lies inside the image is background (the image's own
-  border is not: objects touch it); and the previous mask as a prior: its interior, eroded by
-  ``prior_margin`` pixels, seeds the object and its eroded outside the background, except near
-  a click that contradicts it. A click corrects the prior around it out to 1.5 times its
-  distance to the prior's boundary (where the simulated user clicks, that is about the size of
-  the error it corrects), so the mask changes where the user pointed and stays elsewhere.
+  border is not: objects touch it); and the previous mask (the baseline's own last answer) as a
+  prior: its interior, eroded by ``prior_margin`` pixels, seeds the object and its eroded
+  outside the background, except near a click that contradicts it. A click frees the prior
+  around it out to ``influence_ratio`` times its distance to the prior's boundary (where the
+  simulated user clicks, that distance is about the size of the error it corrects).
 - **Segmentation** of the crop: ``"watershed"`` floods the gradient magnitude of the smoothed
   crop from the seeds (scikit-image, Meyer's algorithm; probabilities 0 or 1); or
   ``"random_walker"`` (Grady 2006, scikit-image, direct solver, edge sharpness ``beta``).
+- **Only what the clicks change**: the result is compared with the segmentation from the
+  prior's seeds alone; pixels move only where the two differ, inside the zone of a click, and
+  only in the click's direction (a positive click adds, a negative one removes). Elsewhere the
+  previous mask stays, so a click never moves parts of the boundary it did not touch.
+- A mask given from outside with :meth:`ClickBaseline.set_prev_mask` (propagation's
+  neighbouring slice) only places the crop: the image and the clicks decide, so the object can
+  change or end from slice to slice.
 
 Outside the crop the probability is 0. :data:`DEFAULT_METHOD` and the crop parameters were
 chosen on validation data (docs/results.md, "The classical baseline").
@@ -44,6 +53,9 @@ METHODS = ("watershed", "random_walker")
 DEFAULT_METHOD = "watershed"
 
 _OBJECT, _BACKGROUND = 1, 2
+#: An object likelier than this at the crop's seeded border is taken to be cut by the crop
+#: (low, because the random walker's probabilities fade towards the seeds it runs into).
+_BORDER_PROBABILITY = 0.2
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,9 @@ class BaselineSettings:
         Radius of each click's seed disk.
     prior_margin : int
         The previous mask seeds pixels at least this far inside (or outside) its boundary.
+    influence_ratio : float
+        A click that contradicts the previous mask may change it within this many times its
+        distance to the mask's boundary (plus ``seed_radius``).
     sigma : float
         Gaussian smoothing before the watershed's gradient.
     beta : float
@@ -74,6 +89,7 @@ class BaselineSettings:
     expand_ratio: float = 1.4
     seed_radius: int = 2
     prior_margin: int = 2
+    influence_ratio: float = 1.5
     sigma: float = 1.0
     beta: float = 1000.0
 
@@ -106,6 +122,9 @@ class ClickBaseline:
         self.threshold = threshold
         self._gray: np.ndarray | None = None
         self._probs: np.ndarray | None = None
+        # True when the previous mask is this baseline's own last answer (a session's), False
+        # for a prior given from outside (propagation's mask from the neighbouring slice)
+        self._own_prior = True
 
     def describe(self) -> dict[str, object]:
         """The method and its parameters (for reports)."""
@@ -131,6 +150,7 @@ class ClickBaseline:
     def reset(self) -> None:
         """Forget the previous mask."""
         self._probs = np.zeros(self.image_shape, np.float32)
+        self._own_prior = True
 
     def get_state(self) -> PredictorState:
         """A copy of the previous probability map."""
@@ -141,6 +161,7 @@ class ClickBaseline:
     def set_state(self, state: PredictorState) -> None:
         """Restore a state from :meth:`get_state`."""
         self._probs = state.prev_probs.copy()
+        self._own_prior = True
 
     def set_prev_mask(self, mask: np.ndarray) -> None:
         """Use ``mask`` as the previous mask (the prior of the next prediction)."""
@@ -148,6 +169,7 @@ class ClickBaseline:
         if mask.shape != self.image_shape:
             raise ValueError(f"prior mask shape {mask.shape} differs from image {self.image_shape}")
         self._probs = mask.copy()
+        self._own_prior = False
 
     def predict(self, clicks: Sequence[Click | tuple[float, float, bool]]) -> Prediction:
         """Segment from all clicks so far and the previous mask.
@@ -177,6 +199,7 @@ class ClickBaseline:
         rmin, rmax, cmin, cmax = box
         probs[rmin : rmax + 1, cmin : cmax + 1] = crop_probs
         self._probs = probs
+        self._own_prior = True
         return Prediction(
             probs=probs,
             candidates=probs[None],
@@ -192,6 +215,7 @@ class ClickBaseline:
         if index != 0:
             raise IndexError(f"candidate {index} does not exist: the prediction has 1")
         self._probs = prediction.probs.copy()
+        self._own_prior = True
         return prediction
 
     # ---------------------------------------------------------------------------------------
@@ -222,11 +246,25 @@ class ClickBaseline:
         local = [c for c in local if 0 <= c.row <= rmax - rmin and 0 <= c.col <= cmax - cmin]
         height, width = self.image_shape
         inside_image = (rmin > 0, rmax < height - 1, cmin > 0, cmax < width - 1)
-        markers = self._markers(local, prior[window], inside_image)
+        # A prior given from outside (propagation: the neighbouring slice's mask) only places
+        # the crop; the image and the clicks decide, so the mask can change or end slice by slice.
+        local_prior = prior[window] if self._own_prior else np.zeros(_window_shape(window), bool)
+        zones = self._influence(local_prior, local) if local_prior.any() else None
+        influence = None if zones is None else zones[0] | zones[1]
+        markers = self._markers(local, local_prior, inside_image, influence)
         if not (markers == _OBJECT).any():
             return np.zeros(markers.shape, np.float32), False
-        probs = self._segment(self._gray[window], markers)
-        return probs, _reaches_border(probs > 0.5, inside_image)
+        gray = self._gray[window]
+        probs = self._segment(gray, markers)
+        if zones is not None:
+            # Only what the clicks change moves, only near them, and only their way (a positive
+            # click adds, a negative one removes): elsewhere the previous mask stays, so its
+            # boundary is not re-decided click after click.
+            unchanged = self._segment(gray, self._markers([], local_prior, inside_image))
+            obj, was = probs > 0.5, unchanged > 0.5
+            moved = (obj & ~was & zones[0]) | (~obj & was & zones[1])
+            probs = np.where(moved, probs, self._probs[window]).astype(np.float32)
+        return probs, _reaches_border(probs > _BORDER_PROBABILITY, inside_image)
 
     def _grow(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
         """The box twice as large about its centre, inside the image."""
@@ -234,7 +272,11 @@ class ClickBaseline:
         return clamp_bbox(expand_bbox(box, 2.0, 0), height, width)
 
     def _markers(
-        self, clicks: list[Click], prior: np.ndarray, inside_image: tuple[bool, bool, bool, bool]
+        self,
+        clicks: list[Click],
+        prior: np.ndarray,
+        inside_image: tuple[bool, bool, bool, bool],
+        influence: np.ndarray | None = None,
     ) -> np.ndarray:
         """Seeds of the crop: its inner border, the prior's confident parts, the clicks."""
         height, width = prior.shape
@@ -249,7 +291,9 @@ class ClickBaseline:
         if right:
             markers[:, -1] = _BACKGROUND
         if prior.any():
-            self._seed_prior(markers, prior, clicks)
+            self._seed_prior(
+                markers, prior, np.zeros(prior.shape, bool) if influence is None else influence
+            )
         rows, cols = np.ogrid[:height, :width]
         for click in clicks:
             disk = (rows - click.row) ** 2 + (cols - click.col) ** 2 <= self.settings.seed_radius**2
@@ -264,24 +308,32 @@ class ClickBaseline:
             )
         return markers
 
-    def _seed_prior(self, markers: np.ndarray, prior: np.ndarray, clicks: list[Click]) -> None:
-        """Seed the previous mask's confident inside and outside, freed around contrary clicks."""
-        margin = self.settings.prior_margin
-        inside = binary_erosion(prior, iterations=margin) if margin else prior.copy()
-        outside = binary_erosion(~prior, iterations=margin, border_value=1) if margin else ~prior
+    def _influence(self, prior: np.ndarray, clicks: list[Click]) -> tuple[np.ndarray, np.ndarray]:
+        """Where the clicks that contradict the prior may change it: a disk around each.
+
+        Returns the zones of the positive clicks (which may add object) and of the negative
+        ones (which may remove it).
+        """
         distance_in = distance_transform_edt(np.pad(prior, 1))[1:-1, 1:-1]
         distance_out = distance_transform_edt(np.pad(~prior, 1, constant_values=True))[1:-1, 1:-1]
         rows, cols = np.ogrid[: prior.shape[0], : prior.shape[1]]
+        adds, removes = np.zeros(prior.shape, bool), np.zeros(prior.shape, bool)
         for click in clicks:
             r, c = round(click.row), round(click.col)
-            contradicted = outside if click.is_positive else inside
             depth = distance_out[r, c] if click.is_positive else distance_in[r, c]
-            if depth <= 0:
-                continue  # the click agrees with the prior
-            radius = 1.5 * depth + self.settings.seed_radius
-            contradicted[(rows - click.row) ** 2 + (cols - click.col) ** 2 <= radius**2] = False
-        markers[outside] = _BACKGROUND
-        markers[inside] = _OBJECT
+            if depth > 0:  # else the click agrees with the prior
+                radius = self.settings.influence_ratio * depth + self.settings.seed_radius
+                zone = adds if click.is_positive else removes
+                zone |= (rows - click.row) ** 2 + (cols - click.col) ** 2 <= radius**2
+        return adds, removes
+
+    def _seed_prior(self, markers: np.ndarray, prior: np.ndarray, influence: np.ndarray) -> None:
+        """Seed the previous mask's confident inside and outside, except where clicks act."""
+        margin = self.settings.prior_margin
+        inside = binary_erosion(prior, iterations=margin) if margin else prior.copy()
+        outside = binary_erosion(~prior, iterations=margin, border_value=1) if margin else ~prior
+        markers[outside & ~influence] = _BACKGROUND
+        markers[inside & ~influence] = _OBJECT
 
     def _segment(self, gray: np.ndarray, markers: np.ndarray) -> np.ndarray:
         if self.settings.method == "watershed":
@@ -295,6 +347,11 @@ class ClickBaseline:
                 gray, markers, beta=self.settings.beta, mode="bf", return_full_prob=True
             )
         return np.clip(full[0], 0.0, 1.0).astype(np.float32)
+
+
+def _window_shape(window: tuple[slice, slice]) -> tuple[int, int]:
+    """The (rows, cols) of a crop window."""
+    return (window[0].stop - window[0].start, window[1].stop - window[1].start)
 
 
 def _reaches_border(mask: np.ndarray, inside_image: tuple[bool, bool, bool, bool]) -> bool:
@@ -316,20 +373,32 @@ def _reaches_border(mask: np.ndarray, inside_image: tuple[bool, bool, bool, bool
 class RandomWalkerPredictor(ClickBaseline):
     """The click baseline with the random walker (see :class:`ClickBaseline`).
 
+    Its first view is larger than the watershed's (``min_crop`` 128 px): from one small click
+    seed the random walker's probabilities fade before they reach a near border, so a crop that
+    is too tight gives a mask that is too small rather than one that runs into the border.
+
     Parameters
     ----------
     beta : float
         Edge sharpness of the random walker.
     seed_radius : int
         Radius in pixels of the disk each click seeds.
+    min_crop : int
+        Smallest crop side in pixels.
     threshold : float
         Binarisation threshold of the predictions.
     """
 
     def __init__(
-        self, beta: float = 1000.0, seed_radius: int = 2, threshold: float = DEFAULT_THRESHOLD
+        self,
+        beta: float = 1000.0,
+        seed_radius: int = 2,
+        min_crop: int = 128,
+        threshold: float = DEFAULT_THRESHOLD,
     ) -> None:
         super().__init__(
-            BaselineSettings(method="random_walker", beta=beta, seed_radius=seed_radius),
+            BaselineSettings(
+                method="random_walker", beta=beta, seed_radius=seed_radius, min_crop=min_crop
+            ),
             threshold,
         )
