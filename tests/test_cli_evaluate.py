@@ -90,3 +90,13 @@ def test_sharded_run_over_two_processes_equals_the_one_process_run(tmp_path):
     one = json.loads(next((tmp_path / "one").glob("*.json")).read_text())
     two = json.loads(next((tmp_path / "two").glob("*.json")).read_text())
     assert two["metrics"] == one["metrics"] and two["processes"] == 2
+
+
+def test_the_progress_bar_shows_the_time_left(capsys, monkeypatch):
+    from napari_clickseg import cli
+
+    times = iter([0.0, 30.0])
+    monkeypatch.setattr(cli.time, "perf_counter", lambda: next(times))
+    cli.ProgressBar("set")(1, 4, "obj1")
+    text = capsys.readouterr().err
+    assert "1/4" in text and "30 s," in text and "90 s left" in text

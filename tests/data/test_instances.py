@@ -144,3 +144,35 @@ def test_limit_chains_and_validates():
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="positive integer"):
             ds.limit(bad)  # type: ignore[arg-type]
+
+
+def test_select_keeps_sources_by_position_and_objects_by_pattern():
+    data = _Counting([2, 0, 3, 1])
+    chosen = data.select(slices=[2, 3])
+    assert [o.name for o in chosen] == ["s2/o0", "s2/o1", "s2/o2", "s3/o0"]
+    assert len(chosen) == 4 and set(data.loaded) == {2, 3}  # other sources never read
+    named = data.select(objects=["*/o1", "s3/*"])
+    assert [o.name for o in named] == ["s0/o1", "s2/o1", "s3/o0"] and len(named) == 3
+    both = data.select(slices=2, objects="*/o2")
+    assert [o.name for o in both] == ["s2/o2"]
+    assert [o.name for o in data.select(slices=[0, 2]).limit(2, seed=0)]  # chains with limit
+    with pytest.raises(DatasetError, match=r"slices \[4\] do not select sources.*positions 0..3"):
+        data.select(slices=[1, 4])
+    with pytest.raises(DatasetError, match="no object to evaluate"):
+        len(data.select(objects="nothing*"))
+
+
+def test_every_adapter_takes_slices_and_objects_through_open_dataset(tmp_path):
+    from skimage.io import imsave
+
+    from napari_clickseg.data.registry import open_dataset
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    for index in range(3):
+        mask = np.zeros((8, 8), np.uint8)
+        mask[2:5, 2 + index : 5 + index] = 255
+        imsave(tmp_path / "images" / f"im{index}.png", mask, check_contrast=False)
+        imsave(tmp_path / "masks" / f"im{index}.png", mask, check_contrast=False)
+    assert [o.name for o in open_dataset(tmp_path, slices=[0, 2])] == ["im0", "im2"]
+    assert [o.name for o in open_dataset(f"folder:{tmp_path}", objects="*1")] == ["im1"]

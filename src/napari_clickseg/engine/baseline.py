@@ -22,8 +22,9 @@ One prediction, on a crop like the networks' ZoomIn:
   crop from the seeds (scikit-image, Meyer's algorithm; probabilities 0 or 1); or
   ``"random_walker"`` (Grady 2006, scikit-image, direct solver, edge sharpness ``beta``).
 - **Only what the clicks change**: the result is compared with the segmentation from the
-  prior's seeds alone; pixels move only where the two differ, inside the zone of a click, and
-  only in the click's direction (a positive click adds, a negative one removes). Elsewhere the
+  prior's seeds alone; pixels move only where the two differ, inside the zone of a click, only
+  in the click's direction (a positive click adds, a negative one removes) and only in the
+  connected part of the change that holds the click. Elsewhere the
   previous mask stays, so a click never moves parts of the boundary it did not touch.
 - A mask given from outside with :meth:`ClickBaseline.set_prev_mask` (propagation's
   neighbouring slice) only places the crop: the image and the clicks decide, so the object can
@@ -40,7 +41,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.ndimage import binary_erosion, distance_transform_edt, gaussian_filter
+from scipy.ndimage import binary_erosion, distance_transform_edt, gaussian_filter, label
 from skimage.filters import sobel
 from skimage.segmentation import random_walker, watershed
 
@@ -89,8 +90,8 @@ class BaselineSettings:
     expand_ratio: float = 1.4
     seed_radius: int = 2
     prior_margin: int = 2
-    influence_ratio: float = 1.5
-    sigma: float = 1.0
+    influence_ratio: float = 3.0
+    sigma: float = 2.0
     beta: float = 1000.0
 
     def __post_init__(self) -> None:
@@ -262,8 +263,9 @@ class ClickBaseline:
             # boundary is not re-decided click after click.
             unchanged = self._segment(gray, self._markers([], local_prior, inside_image))
             obj, was = probs > 0.5, unchanged > 0.5
-            moved = (obj & ~was & zones[0]) | (~obj & was & zones[1])
-            probs = np.where(moved, probs, self._probs[window]).astype(np.float32)
+            added = _touching(obj & ~was & zones[0], [c for c in local if c.is_positive])
+            removed = _touching(~obj & was & zones[1], [c for c in local if not c.is_positive])
+            probs = np.where(added | removed, probs, self._probs[window]).astype(np.float32)
         return probs, _reaches_border(probs > _BORDER_PROBABILITY, inside_image)
 
     def _grow(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
@@ -347,6 +349,15 @@ class ClickBaseline:
                 gray, markers, beta=self.settings.beta, mode="bf", return_full_prob=True
             )
         return np.clip(full[0], 0.0, 1.0).astype(np.float32)
+
+
+def _touching(changed: np.ndarray, clicks: list[Click]) -> np.ndarray:
+    """The connected parts of ``changed`` that hold one of ``clicks``: what the clicks did."""
+    if not clicks or not changed.any():
+        return np.zeros(changed.shape, bool)
+    parts, _ = label(changed)
+    ids = {parts[round(c.row), round(c.col)] for c in clicks} - {0}
+    return np.isin(parts, list(ids)) if ids else np.zeros(changed.shape, bool)
 
 
 def _window_shape(window: tuple[slice, slice]) -> tuple[int, int]:
