@@ -4,8 +4,8 @@
 #
 #   bash benchmarks/heldout.sh MODEL OUT_DIR [SET...] [-- EVALUATE_OPTION...]
 #
-# MODEL: 'default', 'baseline' or a checkpoint; SET: any of isbi brats em_cells em_mitochondria
-# brain knee (default: all). Options after -- go to every `clickseg evaluate` call, e.g.
+# MODEL: 'default', 'baseline' or a checkpoint; SET: any of isbi isbi_mito epfl brats em_cells
+# em_mitochondria brain knee grabcut davis coco (default: isbi brats and the synthetic sets). Options after -- go to every `clickseg evaluate` call, e.g.
 # `-- --no-flip` (the fast mode) or `-- --precision bfloat16`. Real data sets are read from
 # ../shared/data beside the repository.
 set -euo pipefail
@@ -26,6 +26,17 @@ for set in "${sets[@]}"; do
     isbi)  # ISBI 2012 cells of slices 20-29, a seeded sample of 100 (as docs/results.md)
       args=(--data "isbi:$data/isbi2012_em" --data-option slices=20,21,22,23,24,25,26,27,28,29
             --limit 100 --seed 0) ;;
+    isbi_mito)  # ISBI 2012 mitochondria of slices 20-29 (every one)
+      args=(--data "sstem:$data/isbi2012_em_mito" --data-option images=../isbi2012_em/image
+            --data-option slices=20,21,22,23,24,25,26,27,28,29 --data-option name=ISBI-mito) ;;
+    epfl)  # EPFL (Lucchi) test split, a seeded sample of 100 mitochondria
+      args=(--data "epfl:$data/epfl_lucchi_mito/test" --limit 100 --seed 0) ;;
+    grabcut)
+      args=(--data "folder:$data/grabcut") ;;
+    davis)  # a seeded sample of 50 of the 345 frames
+      args=(--data "folder:$data/davis" --limit 50 --seed 0) ;;
+    coco)  # a seeded sample of 50 of the 400 COCO_MVal objects here
+      args=(--data "folder:$data/coco_mval" --limit 50 --seed 0) ;;
     brats)  # whole tumour on every tumour slice of the held-out case
       args=(--data "brats:$data/brats2018_brainy/Brats18_TCIA05_396_1"
             --data-option slices=all) ;;
@@ -43,6 +54,6 @@ for set in "${sets[@]}"; do
             --data-option slice_step=6 --limit 50 --seed 0) ;;
     *) echo "unknown set $set" >&2; exit 2 ;;
   esac
-  "$clickseg" evaluate --model "$model" --miou 1 3 5 10 --noc 85 90 "${args[@]}" "${extra[@]}" \
+  "$clickseg" evaluate --model "$model" --miou 1 3 5 10 20 --noc 85 90 "${args[@]}" "${extra[@]}" \
     --out "$out/$set" | tee "$out/$set.txt"
 done

@@ -342,6 +342,10 @@ class ClickBaseline:
             smooth = gaussian_filter(gray, self.settings.sigma) if self.settings.sigma else gray
             labels = watershed(sobel(smooth), markers)
             return (labels == _OBJECT).astype(np.float32)
+        present = set(np.unique(markers).tolist())
+        if _BACKGROUND not in present or _OBJECT not in present:
+            # one label only: the random walker has nothing to decide between
+            return np.full(markers.shape, float(_OBJECT in present), np.float32)
         with warnings.catch_warnings():
             # At high beta the solution leaves [0, 1] by a hair; scikit-image warns.
             warnings.simplefilter("ignore", UserWarning)
