@@ -216,6 +216,32 @@ def test_clear_messages(make_napari_viewer, qtbot):
     assert tab.result is None and tab.run_button.isEnabled()
 
 
+def test_late_progress_never_overwrites_the_result(dock, qtbot, monkeypatch):
+    """A progress report that reaches the GUI after the run's end leaves the final status."""
+    import threading
+
+    from napari_clickseg._widgets import evaluation_run
+
+    real_run = evaluation_run.run_evaluation
+    late: list[threading.Timer] = []
+
+    def run_with_a_late_report(build, objects, total, settings, should_stop, progress=None):
+        outcome = real_run(build, objects, total, settings, should_stop, progress)
+        # the worker's last report, delivered after its "finished" signal
+        late.append(threading.Timer(0.3, progress, (total, total, "slice3/label1")))
+        late[-1].start()
+        return outcome
+
+    monkeypatch.setattr(evaluation_run, "run_evaluation", run_with_a_late_report)
+    tab = dock.evaluate_tab
+    _run(qtbot, tab)
+    assert tab.status.text().startswith("Done.")
+    late[-1].join()
+    qtbot.wait(300)  # the queued report is delivered now
+    assert tab.status.text().startswith("Done."), tab.status.text()
+    assert tab.result is not None and not tab.is_running
+
+
 def test_cancel_stops_before_the_next_object(dock, qtbot):
     tab = dock.evaluate_tab
     with qtbot.waitSignal(tab.run_finished, timeout=120_000):

@@ -72,9 +72,9 @@ def summary_text(result: EvaluationResult, skipped: int = 0) -> str:
 
 
 class _Relay(QObject):
-    """Carries progress from the worker thread to the GUI thread."""
+    """Carries progress from the worker thread to the GUI thread, tagged with the run's number."""
 
-    advanced = Signal(int, int, str)
+    advanced = Signal(int, int, int, str)
 
 
 def _error_style(label: QLabel, error: bool) -> None:
@@ -110,6 +110,8 @@ class EvaluateTab(QWidget):
         self._worker: Any = None
         self._outcome: tuple[Any, dict[str, dict[str, Any]]] | None = None
         self._napari_progress: Any = None
+        # each run's number; a report is shown only while its own run is the one under way
+        self._run_number = 0
         self._relay = _Relay(self)
         self._relay.advanced.connect(self._on_progress)
 
@@ -250,6 +252,7 @@ class EvaluateTab(QWidget):
         self._skipped = len(objects.skipped)
         self._layer_name = self.gt_combo.currentText()
         self._cancel.clear()
+        self._run_number += 1
         spec = self.model_choice.spec
         cancel, running = self._cancel, {}
         self._clear_result()
@@ -265,7 +268,7 @@ class EvaluateTab(QWidget):
             settings,
             # napari asks workers to quit when it closes
             lambda: cancel.is_set() or running["worker"].abort_requested,
-            self._relay.advanced.emit,
+            partial(self._relay.advanced.emit, self._run_number),
             _start_thread=False,
         )
         running["worker"] = self._worker
@@ -301,7 +304,11 @@ class EvaluateTab(QWidget):
         if gt is not None:
             self.selection.set_shape(tuple(gt.data.shape))
 
-    def _on_progress(self, done: int, total: int, name: str) -> None:
+    def _on_progress(self, run_number: int, done: int, total: int, name: str) -> None:
+        # Reports are queued from the worker thread; one may arrive after its run has finished
+        # (and shows the final result) or during a later run: it must change nothing.
+        if run_number != self._run_number or not self.is_running:
+            return
         self.progress_bar.setRange(0, max(total, 1))
         self.progress_bar.setValue(done)
         if self._napari_progress is not None:
