@@ -242,6 +242,36 @@ def test_late_progress_never_overwrites_the_result(dock, qtbot, monkeypatch):
     assert tab.result is not None and not tab.is_running
 
 
+def test_one_value_labels_are_split_into_connected_components(make_napari_viewer, qtbot):
+    """ISBI-style ground truth (one value for every cell) is offered the split, preselected."""
+    viewer = make_napari_viewer()
+    image, _ = _volume()
+    cells = np.full(image.shape, 255, np.uint8)  # 4 cells per slice between membranes
+    cells[:, 19:21, :] = 0
+    cells[:, :, 19:21] = 0
+    viewer.add_image(image, name="em")
+    viewer.add_labels(cells, name="membranes")
+    widget = EvaluationDock(viewer)
+    viewer.window.add_dock_widget(widget)
+    tab = widget.evaluate_tab
+    assert tab.split.isChecked() and tab.split.text() == "split into connected components"
+    note = tab.split_note.text()
+    assert not tab.split_note.isHidden()
+    assert "one label value (255)" in note and "4 separate pieces" in note
+    tab.selection.first.setValue(1)
+    tab.selection.last.setValue(1)
+    names = [o.name for o in tab.build_objects()]
+    assert names == [f"slice1/label255/part{k}" for k in range(1, 5)]
+    # the user's choice stands: unchecked, each slice's whole label is one object again
+    tab.split.setChecked(False)
+    assert [o.name for o in tab.build_objects()] == ["slice1/label255"]
+    # a ground truth with one value per object is not split, and the note goes
+    _, labels = _volume()
+    viewer.add_labels(labels, name="truth")
+    tab.gt_combo.set_layer("truth")
+    assert not tab.split.isChecked() and tab.split_note.isHidden()
+
+
 def test_cancel_stops_before_the_next_object(dock, qtbot):
     tab = dock.evaluate_tab
     with qtbot.waitSignal(tab.run_finished, timeout=120_000):

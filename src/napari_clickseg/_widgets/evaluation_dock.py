@@ -121,8 +121,15 @@ class EvaluateTab(QWidget):
         # float32: the papers' protocol, and numbers comparable with docs/results.md
         self.model_choice = ModelChoice(precision="float32")
         self.selection = SliceSelection()
-        self.split = QCheckBox("split labels into 4-connected pieces")
-        self.split.setToolTip("One object per connected piece per slice (ssTEM / ISBI protocol)")
+        self.split = QCheckBox("split into connected components")
+        self.split.setToolTip(
+            "One object per 4-connected piece of a label per slice (ssTEM / ISBI protocol); "
+            "checked by itself when the ground truth gives all objects one value"
+        )
+        self.split_note = QLabel()
+        self.split_note.setWordWrap(True)
+        self.split_note.setVisible(False)
+        self._advised_layer: Any = None  # the ground-truth layer the split was advised for
         self.min_pixels = QSpinBox()
         self.min_pixels.setRange(1, 1_000_000)
         self.min_pixels.setToolTip("Leave out objects smaller than this (pixels in the slice)")
@@ -173,6 +180,7 @@ class EvaluateTab(QWidget):
         form.addRow(self.model_choice)
         form.addRow(self.selection)
         form.addRow("", self.split)
+        form.addRow(self.split_note)
         form.addRow("Min. pixels", self.min_pixels)
         form.addRow("Max. clicks", self.max_clicks)
         form.addRow("Target IoU", self.target_iou)
@@ -303,6 +311,22 @@ class EvaluateTab(QWidget):
         self.channel_map.set_layers(image, self.viewer.layers)
         if gt is not None:
             self.selection.set_shape(tuple(gt.data.shape))
+        if gt is not self._advised_layer:
+            self._advise_split(gt)
+
+    def _advise_split(self, gt: Labels | None) -> None:
+        """Preselect "split into connected components" for one-value (ISBI-style) labels."""
+        self._advised_layer = gt
+        advice = None
+        if gt is not None and not gt.multiscale and gt.data.ndim in (2, 3):
+            from napari_clickseg.engine.component_split import advise_component_split
+            from napari_clickseg.engine.planes import Plane
+
+            axis = self.selection.axis.value() if gt.data.ndim == 3 else None
+            advice = advise_component_split(gt.data, Plane.canonical(gt.data.ndim, axis))
+        self.split.setChecked(advice is not None and advice.split)
+        self.split_note.setText(advice.message if advice is not None else "")
+        self.split_note.setVisible(bool(self.split_note.text()))
 
     def _on_progress(self, run_number: int, done: int, total: int, name: str) -> None:
         # Reports are queued from the worker thread; one may arrive after its run has finished
