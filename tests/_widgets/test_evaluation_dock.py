@@ -272,6 +272,30 @@ def test_one_value_labels_are_split_into_connected_components(make_napari_viewer
     assert not tab.split.isChecked() and tab.split_note.isHidden()
 
 
+@pytest.mark.parametrize("first", ["Annotation", "Evaluation"])
+def test_dock_stays_usable_beside_the_annotation_dock(make_napari_viewer, qtbot, first):
+    """With both docks open, the evaluation dock is not squeezed to a strip, whatever the order,
+    and the window still fits the screen (1280 x 1024 under xvfb)."""
+    from napari_clickseg._widgets.evaluation_dock import MIN_VISIBLE_HEIGHT
+
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(_volume()[0], name="volume")
+    window = viewer.window._qt_window
+    window.resize(1200, 800)
+    docks = {}
+    for name in (first, *({"Annotation", "Evaluation"} - {first})):
+        docks[name] = viewer.window.add_plugin_dock_widget("napari-clickseg", name)
+        qtbot.wait(50)
+    evaluation_dock, evaluation = docks["Evaluation"]
+    qtbot.waitUntil(lambda: evaluation.visibleRegion().boundingRect().height() > 0, timeout=5000)
+    qtbot.wait(200)
+    shown = evaluation.visibleRegion().boundingRect().height()
+    assert shown >= MIN_VISIBLE_HEIGHT, shown
+    assert window.height() <= 1024
+    # the evaluation dock is in front; the annotation dock is one tab away
+    assert evaluation.isVisible() and not evaluation_dock.visibleRegion().isEmpty()
+
+
 def test_cancel_stops_before_the_next_object(dock, qtbot):
     tab = dock.evaluate_tab
     with qtbot.waitSignal(tab.run_finished, timeout=120_000):

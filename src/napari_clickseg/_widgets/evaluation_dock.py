@@ -21,14 +21,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from napari.layers import Image, Labels
-from qtpy.QtCore import QObject, QSize, Qt, Signal
+from qtpy.QtCore import QObject, QSize, Qt, QTimer, Signal
 from qtpy.QtWidgets import (
     QCheckBox,
+    QDockWidget,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QMainWindow,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -56,6 +58,10 @@ __all__ = ["EvaluateTab", "EvaluationDock", "summary_text"]
 PERCENTS = (85, 90, 95)
 #: mIoU@k values the dock's summary shows.
 MIOU_CLICKS = (1, 5, 10)
+#: Least height (pixels) the dock needs to be usable (the layer, channel and model rows and the
+#: first selection rows). napari gives a dock with a scroll area only its minimum (about 100 px)
+#: when a taller dock shares its side of the window; the dock then joins that dock by tabs.
+MIN_VISIBLE_HEIGHT = 360
 #: Per-object table columns (keys of :func:`result_rows`).
 OBJECT_COLUMNS = ("object", "clicks", "noc@85", "noc@90", "noc@95", "final_iou")
 
@@ -452,3 +458,44 @@ class EvaluationDock(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
         self.setLayout(layout)
+        self._shared_by_tabs = False
+        # checked once the window's layout has settled after a resize
+        self._room_check = QTimer(self)
+        self._room_check.setSingleShot(True)
+        self._room_check.setInterval(0)
+        self._room_check.timeout.connect(self._make_room)
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._room_check.start()
+
+    def _make_room(self) -> None:
+        """Join the tallest dock on the same side by tabs when squeezed below a usable height.
+
+        Done once: a user who then drags the docks apart keeps that layout.
+        """
+        if self._shared_by_tabs or not self.isVisible() or self.height() >= MIN_VISIBLE_HEIGHT:
+            return
+        dock = self.parentWidget()
+        while dock is not None and not isinstance(dock, QDockWidget):
+            dock = dock.parentWidget()
+        window = dock.parentWidget() if dock is not None else None
+        if not isinstance(window, QMainWindow) or dock.isFloating():
+            return
+        if window.tabifiedDockWidgets(dock):
+            return  # already one of several tabs
+        area = window.dockWidgetArea(dock)
+        others = [
+            other
+            for other in window.findChildren(QDockWidget)
+            if other is not dock
+            and other.isVisible()
+            and not other.isFloating()
+            and window.dockWidgetArea(other) == area
+        ]
+        if not others:
+            return
+        self._shared_by_tabs = True
+        window.tabifyDockWidget(max(others, key=lambda other: other.height()), dock)
+        dock.show()
+        dock.raise_()
