@@ -296,6 +296,31 @@ def test_dock_stays_usable_beside_the_annotation_dock(make_napari_viewer, qtbot,
     assert evaluation.isVisible() and not evaluation_dock.visibleRegion().isEmpty()
 
 
+def test_brats_case_offers_flair_and_its_segmentation(make_napari_viewer, tmp_path):
+    """The dock starts on the visible modality (FLAIR, the measured best input, docs/annotation.md),
+    not on the first layer (T1)."""
+    import nibabel as nib
+
+    case = tmp_path / "Case_1"
+    case.mkdir()
+    rng = np.random.default_rng(0)
+    seg = np.zeros((8, 8, 4), np.uint8)
+    seg[2:5, 2:5, 1:3] = 2
+    for kind in ("t1", "t1ce", "t2", "flair"):
+        volume = rng.normal(400, 60, seg.shape).astype(np.int16)
+        nib.save(nib.Nifti1Image(volume, np.eye(4)), case / f"Case_1_{kind}.nii.gz")
+    nib.save(nib.Nifti1Image(seg, np.eye(4)), case / "Case_1_seg.nii.gz")
+    viewer = make_napari_viewer()
+    viewer.open(str(case), plugin="napari-clickseg")
+    viewer.layers.selection.clear()
+    widget = EvaluationDock(viewer)
+    tab = widget.evaluate_tab
+    assert tab.image_combo.currentText() == "Case_1_flair"
+    assert tab.gt_combo.currentText() == "Case_1_seg"
+    assert tab.channel_map.mode.currentText().startswith("gray")
+    assert [s.name for s in tab.channel_map.model_input().sources] == ["Case_1_flair"]
+
+
 def test_cancel_stops_before_the_next_object(dock, qtbot):
     tab = dock.evaluate_tab
     with qtbot.waitSignal(tab.run_finished, timeout=120_000):
