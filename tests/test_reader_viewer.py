@@ -81,3 +81,64 @@ def test_painted_labels_save_back_on_the_source_grid(make_napari_viewer, scan):
     expected = seg.copy()
     expected[0, 0, 0] = 3
     np.testing.assert_array_equal(np.asanyarray(saved.dataobj), expected)
+
+
+# ---- which reader napari picks when none is named (docs/files.md, docs/bad_inputs.md) ----------
+
+
+@pytest.fixture
+def fresh_settings(monkeypatch):
+    """napari settings of this test only (never saved to the user's settings file)."""
+    import napari.settings
+    from napari.settings import NapariSettings
+
+    settings = NapariSettings(config_path=None)
+    monkeypatch.setattr(napari.settings, "_SETTINGS", settings)
+    return settings
+
+
+@pytest.mark.parametrize("name", ["case.nii.gz", "case.nii", "CASE.NII.GZ", "sub-01.v2.nii.gz"])
+def test_napari_lists_this_reader_for_nifti_names(name):
+    from napari.plugins import _npe2
+
+    assert PLUGIN in _npe2.get_readers(name)
+
+
+def test_plain_open_of_nifti_uses_this_reader_after_activation(
+    make_napari_viewer, scan, fresh_settings
+):
+    from napari.errors import MultipleReaderError
+    from npe2 import PluginManager
+
+    from napari_clickseg._reader_preference import activate
+
+    folder, affine, _ = scan
+    viewer = make_napari_viewer()
+    # napari's own reader also claims *.nii.gz; without a preference napari cannot choose
+    with pytest.raises(MultipleReaderError):
+        viewer.open(str(folder / "knee.nii.gz"), plugin=None)
+    # the manifest runs the activation hook the first time napari uses the plugin
+    manifest = PluginManager.instance().get_manifest(PLUGIN)
+    assert manifest.on_activate == "napari_clickseg._reader_preference:activate"
+    activate()
+    assert fresh_settings.plugins.extension2reader == {"*.nii": PLUGIN, "*.nii.gz": PLUGIN}
+    for name in ("knee.nii.gz", "knee_seg.nii.gz"):
+        [layer] = viewer.open(str(folder / name), plugin=None)  # `napari knee.nii.gz` does this
+        np.testing.assert_allclose(layer.metadata["nifti"]["affine"], affine)
+    assert [type(layer).__name__ for layer in viewer.layers] == ["Image", "Labels"]
+
+
+def test_activation_keeps_the_users_reader_choice(fresh_settings, monkeypatch):
+    from napari.plugins import _npe2
+
+    from napari_clickseg._reader_preference import prefer_for_nifti
+
+    fresh_settings.plugins.extension2reader = {"*.gz": "napari"}  # remembered in napari's dialog
+    assert prefer_for_nifti() == ["*.nii"]
+    assert fresh_settings.plugins.extension2reader == {"*.gz": "napari", "*.nii": PLUGIN}
+    # a third NIfTI reader installed: the choice is the user's, nothing is recorded
+    fresh_settings.plugins.extension2reader = {}
+    readers = {PLUGIN: "ClickSeg", "napari": "napari builtins", "napari-nifti": "NIfTI"}
+    monkeypatch.setattr(_npe2, "get_readers", lambda path=None: readers)
+    assert prefer_for_nifti() == []
+    assert fresh_settings.plugins.extension2reader == {}

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_clickseg.engine.propagation import MODES
+from napari_clickseg.engine.propagation import DEFAULT_MODE, MODES
 
 __all__ = ["add_propagate_parser", "cmd_propagate"]
 
@@ -309,7 +309,7 @@ def add_propagate_parser(sub, add_model_options: Callable[[argparse.ArgumentPars
     seed.add_argument("--seed-iou", type=float, default=0.9, help="seed clicks stop at this IoU")
     parser.add_argument("--gt", help="ground-truth labels volume, for Dice (and --seed-from-gt)")
     parser.add_argument("--gt-label", type=int, default=None, help="object label in --gt")
-    parser.add_argument("--mode", choices=MODES, default="mask+center", help="click/prior mode")
+    parser.add_argument("--mode", choices=MODES, default=DEFAULT_MODE, help="click/prior mode")
     parser.add_argument(
         "--iou-threshold",
         type=float,

@@ -216,6 +216,111 @@ def test_clear_messages(make_napari_viewer, qtbot):
     assert tab.result is None and tab.run_button.isEnabled()
 
 
+def test_late_progress_never_overwrites_the_result(dock, qtbot, monkeypatch):
+    """A progress report that reaches the GUI after the run's end leaves the final status."""
+    import threading
+
+    from napari_clickseg._widgets import evaluation_run
+
+    real_run = evaluation_run.run_evaluation
+    late: list[threading.Timer] = []
+
+    def run_with_a_late_report(build, objects, total, settings, should_stop, progress=None):
+        outcome = real_run(build, objects, total, settings, should_stop, progress)
+        # the worker's last report, delivered after its "finished" signal
+        late.append(threading.Timer(0.3, progress, (total, total, "slice3/label1")))
+        late[-1].start()
+        return outcome
+
+    monkeypatch.setattr(evaluation_run, "run_evaluation", run_with_a_late_report)
+    tab = dock.evaluate_tab
+    _run(qtbot, tab)
+    assert tab.status.text().startswith("Done.")
+    late[-1].join()
+    qtbot.wait(300)  # the queued report is delivered now
+    assert tab.status.text().startswith("Done."), tab.status.text()
+    assert tab.result is not None and not tab.is_running
+
+
+def test_one_value_labels_are_split_into_connected_components(make_napari_viewer, qtbot):
+    """ISBI-style ground truth (one value for every cell) is offered the split, preselected."""
+    viewer = make_napari_viewer()
+    image, _ = _volume()
+    cells = np.full(image.shape, 255, np.uint8)  # 4 cells per slice between membranes
+    cells[:, 19:21, :] = 0
+    cells[:, :, 19:21] = 0
+    viewer.add_image(image, name="em")
+    viewer.add_labels(cells, name="membranes")
+    widget = EvaluationDock(viewer)
+    viewer.window.add_dock_widget(widget)
+    tab = widget.evaluate_tab
+    assert tab.split.isChecked() and tab.split.text() == "split into connected components"
+    note = tab.split_note.text()
+    assert not tab.split_note.isHidden()
+    assert "one label value (255)" in note and "4 separate pieces" in note
+    tab.selection.first.setValue(1)
+    tab.selection.last.setValue(1)
+    names = [o.name for o in tab.build_objects()]
+    assert names == [f"slice1/label255/part{k}" for k in range(1, 5)]
+    # the user's choice stands: unchecked, each slice's whole label is one object again
+    tab.split.setChecked(False)
+    assert [o.name for o in tab.build_objects()] == ["slice1/label255"]
+    # a ground truth with one value per object is not split, and the note goes
+    _, labels = _volume()
+    viewer.add_labels(labels, name="truth")
+    tab.gt_combo.set_layer("truth")
+    assert not tab.split.isChecked() and tab.split_note.isHidden()
+
+
+@pytest.mark.parametrize("first", ["Annotation", "Evaluation"])
+def test_dock_stays_usable_beside_the_annotation_dock(make_napari_viewer, qtbot, first):
+    """With both docks open, the evaluation dock is not squeezed to a strip, whatever the order,
+    and the window still fits the screen (1280 x 1024 under xvfb)."""
+    from napari_clickseg._widgets.evaluation_dock import MIN_VISIBLE_HEIGHT
+
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(_volume()[0], name="volume")
+    window = viewer.window._qt_window
+    window.resize(1200, 800)
+    docks = {}
+    for name in (first, *({"Annotation", "Evaluation"} - {first})):
+        docks[name] = viewer.window.add_plugin_dock_widget("napari-clickseg", name)
+        qtbot.wait(50)
+    evaluation_dock, evaluation = docks["Evaluation"]
+    qtbot.waitUntil(lambda: evaluation.visibleRegion().boundingRect().height() > 0, timeout=5000)
+    qtbot.wait(200)
+    shown = evaluation.visibleRegion().boundingRect().height()
+    assert shown >= MIN_VISIBLE_HEIGHT, shown
+    assert window.height() <= 1024
+    # the evaluation dock is in front; the annotation dock is one tab away
+    assert evaluation.isVisible() and not evaluation_dock.visibleRegion().isEmpty()
+
+
+def test_brats_case_offers_flair_and_its_segmentation(make_napari_viewer, tmp_path):
+    """The dock starts on the visible modality (FLAIR, the measured best input, docs/annotation.md),
+    not on the first layer (T1)."""
+    import nibabel as nib
+
+    case = tmp_path / "Case_1"
+    case.mkdir()
+    rng = np.random.default_rng(0)
+    seg = np.zeros((8, 8, 4), np.uint8)
+    seg[2:5, 2:5, 1:3] = 2
+    for kind in ("t1", "t1ce", "t2", "flair"):
+        volume = rng.normal(400, 60, seg.shape).astype(np.int16)
+        nib.save(nib.Nifti1Image(volume, np.eye(4)), case / f"Case_1_{kind}.nii.gz")
+    nib.save(nib.Nifti1Image(seg, np.eye(4)), case / "Case_1_seg.nii.gz")
+    viewer = make_napari_viewer()
+    viewer.open(str(case), plugin="napari-clickseg")
+    viewer.layers.selection.clear()
+    widget = EvaluationDock(viewer)
+    tab = widget.evaluate_tab
+    assert tab.image_combo.currentText() == "Case_1_flair"
+    assert tab.gt_combo.currentText() == "Case_1_seg"
+    assert tab.channel_map.mode.currentText().startswith("gray")
+    assert [s.name for s in tab.channel_map.model_input().sources] == ["Case_1_flair"]
+
+
 def test_cancel_stops_before_the_next_object(dock, qtbot):
     tab = dock.evaluate_tab
     with qtbot.waitSignal(tab.run_finished, timeout=120_000):

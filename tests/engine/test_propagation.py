@@ -539,3 +539,15 @@ def test_propagation_crops_with_the_official_200_px_floor_unless_told_otherwise(
     assert set(_roi_sides_during_propagation(own)) == {101}
     with pytest.raises(ValueError, match="zoom_min_crop must be at least 1 pixel"):
         PropagationSettings(zoom_min_crop=0)
+
+
+def test_default_mode_is_the_measured_best_and_shared_by_the_cli():
+    """``points`` won on the validation BraTS case (docs/propagation.md); the CLI uses the same."""
+    from napari_clickseg.cli import build_parser
+    from napari_clickseg.engine.propagation import DEFAULT_MODE
+
+    assert DEFAULT_MODE == "points"
+    assert PropagationSettings().mode == DEFAULT_MODE
+    argv = ["propagate", "volume.tif", "--seed-mask", "seed.tif", "--out", "o.tif"]
+    args = build_parser().parse_args(argv)
+    assert args.mode == DEFAULT_MODE

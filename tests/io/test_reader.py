@@ -114,6 +114,63 @@ def test_label_rule_counts_distinct_values_of_unnamed_integer_data():
     assert not looks_like_labels(big, "x.tif")
 
 
+def _few_level_images(levels=16, shape=(6, 96, 96)):
+    """A uint16 EM-like and a uint16 MRI-like volume with ``levels`` grey levels, and a uint16
+    label volume with as many values (15 blobs on background)."""
+    rng = np.random.default_rng(5)
+    z, y, x = np.ogrid[: shape[0], : shape[1], : shape[2]]
+    # EM: membranes (dark bands) over mid-grey cytoplasm, heavy noise; levels spread over uint16
+    em = 150 - 60 * (np.abs(np.sin(y / 7.0) * np.cos(x / 9.0 + z)) < 0.2) + rng.normal(0, 25, shape)
+    em_levels = np.clip(np.rint((em - em.min()) / np.ptp(em) * (levels - 1)), 0, levels - 1)
+    em16 = (em_levels * (65535 // (levels - 1))).astype(np.uint16)
+    # MRI: a bright ellipse (head) with a smooth gradient, zero outside, levels 0..levels-1
+    head = ((y - 48) / 40.0) ** 2 + ((x - 48) / 34.0) ** 2 < 1
+    mri = np.where(head, 0.1 + 0.9 * (x - 14) / 68 + rng.normal(0, 0.06, shape), 0.0)
+    mri16 = np.clip(np.rint(mri * (levels - 1)), 0, levels - 1).astype(np.uint16)
+    labels = np.zeros(shape, np.uint16)
+    for value in range(1, levels):
+        cy, cx = rng.integers(10, 86, 2)
+        labels[(y - cy) ** 2 + (x - cx) ** 2 < 49 + 0 * z] = value
+    return {"em": em16, "mri": mri16, "labels": labels}
+
+
+@pytest.mark.parametrize("kind", ["em", "mri"])
+@pytest.mark.parametrize("suffix", [".nii.gz", ".tif"])
+def test_uint16_image_with_few_grey_levels_opens_as_image(tmp_path, kind, suffix):
+    data = _few_level_images()[kind]
+    assert np.unique(data).size == 16
+    path = tmp_path / f"{kind}_scan{suffix}"
+    if suffix == ".tif":
+        tifffile.imwrite(path, data)
+        [(_, _, layer_type)] = read_tiff_file(path)
+    else:
+        nib.save(nib.Nifti1Image(data, np.eye(4)), path)
+        [(_, _, layer_type)] = read_nifti_file(path)
+    assert layer_type == "image"
+
+
+@pytest.mark.parametrize("suffix", [".nii.gz", ".tif"])
+def test_uint16_label_volume_with_as_many_values_opens_as_labels(tmp_path, suffix):
+    data = _few_level_images()["labels"]
+    assert np.unique(data).size == 16
+    path = tmp_path / f"volume{suffix}"  # no label word in the name: the values decide
+    if suffix == ".tif":
+        tifffile.imwrite(path, data)
+        [(_, _, layer_type)] = read_tiff_file(path)
+    else:
+        nib.save(nib.Nifti1Image(data, np.eye(4)), path)
+        [(_, _, layer_type)] = read_nifti_file(path)
+    assert layer_type == "labels"
+
+
+def test_few_level_image_named_as_labels_still_opens_as_labels(tmp_path):
+    # the name is the user's word: a "mask" file is labels whatever its texture
+    data = _few_level_images()["em"]
+    tifffile.imwrite(tmp_path / "em_mask.tif", data)
+    [(_, _, layer_type)] = read_tiff_file(tmp_path / "em_mask.tif")
+    assert layer_type == "labels"
+
+
 def test_nifti_label_intent_declares_labels(tmp_path):
     data = np.arange(60, dtype=np.int32).reshape(3, 4, 5)  # 60 values, no label name
     image = nib.Nifti1Image(data, np.eye(4))

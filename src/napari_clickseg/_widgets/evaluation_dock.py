@@ -21,14 +21,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from napari.layers import Image, Labels
-from qtpy.QtCore import QObject, QSize, Qt, Signal
+from qtpy.QtCore import QObject, QSize, Qt, QTimer, Signal
 from qtpy.QtWidgets import (
     QCheckBox,
+    QDockWidget,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QMainWindow,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -56,6 +58,10 @@ __all__ = ["EvaluateTab", "EvaluationDock", "summary_text"]
 PERCENTS = (85, 90, 95)
 #: mIoU@k values the dock's summary shows.
 MIOU_CLICKS = (1, 5, 10)
+#: Least height (pixels) the dock needs to be usable (the layer, channel and model rows and the
+#: first selection rows). napari gives a dock with a scroll area only its minimum (about 100 px)
+#: when a taller dock shares its side of the window; the dock then joins that dock by tabs.
+MIN_VISIBLE_HEIGHT = 360
 #: Per-object table columns (keys of :func:`result_rows`).
 OBJECT_COLUMNS = ("object", "clicks", "noc@85", "noc@90", "noc@95", "final_iou")
 
@@ -72,9 +78,9 @@ def summary_text(result: EvaluationResult, skipped: int = 0) -> str:
 
 
 class _Relay(QObject):
-    """Carries progress from the worker thread to the GUI thread."""
+    """Carries progress from the worker thread to the GUI thread, tagged with the run's number."""
 
-    advanced = Signal(int, int, str)
+    advanced = Signal(int, int, int, str)
 
 
 def _error_style(label: QLabel, error: bool) -> None:
@@ -110,6 +116,8 @@ class EvaluateTab(QWidget):
         self._worker: Any = None
         self._outcome: tuple[Any, dict[str, dict[str, Any]]] | None = None
         self._napari_progress: Any = None
+        # each run's number; a report is shown only while its own run is the one under way
+        self._run_number = 0
         self._relay = _Relay(self)
         self._relay.advanced.connect(self._on_progress)
 
@@ -119,8 +127,15 @@ class EvaluateTab(QWidget):
         # float32: the papers' protocol, and numbers comparable with docs/results.md
         self.model_choice = ModelChoice(precision="float32")
         self.selection = SliceSelection()
-        self.split = QCheckBox("split labels into 4-connected pieces")
-        self.split.setToolTip("One object per connected piece per slice (ssTEM / ISBI protocol)")
+        self.split = QCheckBox("split into connected components")
+        self.split.setToolTip(
+            "One object per 4-connected piece of a label per slice (ssTEM / ISBI protocol); "
+            "checked by itself when the ground truth gives all objects one value"
+        )
+        self.split_note = QLabel()
+        self.split_note.setWordWrap(True)
+        self.split_note.setVisible(False)
+        self._advised_layer: Any = None  # the ground-truth layer the split was advised for
         self.min_pixels = QSpinBox()
         self.min_pixels.setRange(1, 1_000_000)
         self.min_pixels.setToolTip("Leave out objects smaller than this (pixels in the slice)")
@@ -171,6 +186,7 @@ class EvaluateTab(QWidget):
         form.addRow(self.model_choice)
         form.addRow(self.selection)
         form.addRow("", self.split)
+        form.addRow(self.split_note)
         form.addRow("Min. pixels", self.min_pixels)
         form.addRow("Max. clicks", self.max_clicks)
         form.addRow("Target IoU", self.target_iou)
@@ -250,6 +266,7 @@ class EvaluateTab(QWidget):
         self._skipped = len(objects.skipped)
         self._layer_name = self.gt_combo.currentText()
         self._cancel.clear()
+        self._run_number += 1
         spec = self.model_choice.spec
         cancel, running = self._cancel, {}
         self._clear_result()
@@ -265,7 +282,7 @@ class EvaluateTab(QWidget):
             settings,
             # napari asks workers to quit when it closes
             lambda: cancel.is_set() or running["worker"].abort_requested,
-            self._relay.advanced.emit,
+            partial(self._relay.advanced.emit, self._run_number),
             _start_thread=False,
         )
         running["worker"] = self._worker
@@ -300,8 +317,28 @@ class EvaluateTab(QWidget):
         self.channel_map.set_layers(image, self.viewer.layers)
         if gt is not None:
             self.selection.set_shape(tuple(gt.data.shape))
+        if gt is not self._advised_layer:
+            self._advise_split(gt)
 
-    def _on_progress(self, done: int, total: int, name: str) -> None:
+    def _advise_split(self, gt: Labels | None) -> None:
+        """Preselect "split into connected components" for one-value (ISBI-style) labels."""
+        self._advised_layer = gt
+        advice = None
+        if gt is not None and not gt.multiscale and gt.data.ndim in (2, 3):
+            from napari_clickseg.engine.component_split import advise_component_split
+            from napari_clickseg.engine.planes import Plane
+
+            axis = self.selection.axis.value() if gt.data.ndim == 3 else None
+            advice = advise_component_split(gt.data, Plane.canonical(gt.data.ndim, axis))
+        self.split.setChecked(advice is not None and advice.split)
+        self.split_note.setText(advice.message if advice is not None else "")
+        self.split_note.setVisible(bool(self.split_note.text()))
+
+    def _on_progress(self, run_number: int, done: int, total: int, name: str) -> None:
+        # Reports are queued from the worker thread; one may arrive after its run has finished
+        # (and shows the final result) or during a later run: it must change nothing.
+        if run_number != self._run_number or not self.is_running:
+            return
         self.progress_bar.setRange(0, max(total, 1))
         self.progress_bar.setValue(done)
         if self._napari_progress is not None:
@@ -421,3 +458,44 @@ class EvaluationDock(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
         self.setLayout(layout)
+        self._shared_by_tabs = False
+        # checked once the window's layout has settled after a resize
+        self._room_check = QTimer(self)
+        self._room_check.setSingleShot(True)
+        self._room_check.setInterval(0)
+        self._room_check.timeout.connect(self._make_room)
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._room_check.start()
+
+    def _make_room(self) -> None:
+        """Join the tallest dock on the same side by tabs when squeezed below a usable height.
+
+        Done once: a user who then drags the docks apart keeps that layout.
+        """
+        if self._shared_by_tabs or not self.isVisible() or self.height() >= MIN_VISIBLE_HEIGHT:
+            return
+        dock = self.parentWidget()
+        while dock is not None and not isinstance(dock, QDockWidget):
+            dock = dock.parentWidget()
+        window = dock.parentWidget() if dock is not None else None
+        if not isinstance(window, QMainWindow) or dock.isFloating():
+            return
+        if window.tabifiedDockWidgets(dock):
+            return  # already one of several tabs
+        area = window.dockWidgetArea(dock)
+        others = [
+            other
+            for other in window.findChildren(QDockWidget)
+            if other is not dock
+            and other.isVisible()
+            and not other.isFloating()
+            and window.dockWidgetArea(other) == area
+        ]
+        if not others:
+            return
+        self._shared_by_tabs = True
+        window.tabifyDockWidget(max(others, key=lambda other: other.height()), dock)
+        dock.show()
+        dock.raise_()

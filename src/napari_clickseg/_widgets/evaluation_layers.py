@@ -13,6 +13,9 @@ __all__ = ["LayerCombo", "go_to_slice"]
 class LayerCombo(QComboBox):
     """A combo box listing the viewer's layers of one type, updated as layers come and go.
 
+    With no choice yet (or the chosen layer gone) it offers the selected layer of its type, else
+    the topmost visible one.
+
     Parameters
     ----------
     viewer : napari.Viewer
@@ -66,6 +69,17 @@ class LayerCombo(QComboBox):
             raise ValueError(f"no {self.layer_type.__name__} layer named {name!r}")
         self.setCurrentIndex(index)
 
+    def _suggested(self) -> str:
+        """The layer to offer first: the selected one, else the topmost visible one, else the
+        topmost (a BraTS case opens with only FLAIR visible, the modality the default model
+        does best on; docs/annotation.md)."""
+        layers = [layer for layer in self.viewer.layers if isinstance(layer, self.layer_type)]
+        active = self.viewer.layers.selection.active
+        if active is not None and any(layer is active for layer in layers):
+            return active.name
+        visible = [layer for layer in layers if layer.visible]
+        return (visible or layers)[-1].name
+
     def _on_inserted(self, event: Any) -> None:
         event.value.events.name.connect(self._refresh)
         self._refresh()
@@ -80,6 +94,8 @@ class LayerCombo(QComboBox):
         self.addItems(names)
         if current in names:
             self.setCurrentIndex(names.index(current))
+        elif names:
+            self.setCurrentIndex(names.index(self._suggested()))
         self.blockSignals(False)
         self.currentIndexChanged.emit(self.currentIndex())
 
