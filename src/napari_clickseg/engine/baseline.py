@@ -75,7 +75,7 @@ class RandomWalkerPredictor:
         """A copy of the previous probability map."""
         probs = self._probs.copy()
         probs.flags.writeable = False
-        return PredictorState(prev_probs=probs, roi=None, zoom_probs=probs)
+        return PredictorState.from_arrays(probs, None, probs)
 
     def set_state(self, state: PredictorState) -> None:
         """Restore a state from :meth:`get_state`."""
