@@ -68,22 +68,22 @@ def read_image(path: str | Path) -> np.ndarray:
     """
     path = Path(path)
     _check_file(path, IMAGE_SUFFIXES)
+    if path.suffix.lower() in TIFF_SUFFIXES:
+        # The napari reader's path: a damaged TIFF says so instead of giving an empty array.
+        return read_tiff_stack(path)[0]
     try:
-        if path.suffix.lower() in TIFF_SUFFIXES:
-            import tifffile
+        from skimage import io as skio
 
-            image = tifffile.imread(path)
-        else:
-            from skimage import io as skio
-
-            image = skio.imread(path)
+        image = np.asarray(skio.imread(path))
     except MemoryError:
         raise
     except Exception as exc:  # the decoders raise many types for corrupt files
         raise UnreadableFileError(
             f"cannot decode image {path}: {exc.__class__.__name__}: {exc}"
         ) from exc
-    return np.asarray(image)
+    if image.size == 0:
+        raise UnreadableFileError(f"cannot decode image {path}: no pixels (damaged or empty file)")
+    return image
 
 
 def tiff_page_count(path: str | Path) -> int:
