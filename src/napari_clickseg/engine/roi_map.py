@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 from napari_clickseg.engine.zoom_in import Roi
 
@@ -202,14 +204,18 @@ class RoiMap:
         return self.values(np.arange(rmin, rmax + 1), np.arange(cmin, cmax + 1))
 
     def dense(self) -> np.ndarray:
-        """The whole (H, W) float32 map (allocates H x W x 4 bytes)."""
+        """The whole (H, W) float32 map (allocates H x W x 4 bytes).
+
+        Made as the predictor used to paste it, with ``F.interpolate`` on the CPU: the
+        official values on every platform, and fast.
+        """
         out = np.zeros(self.shape, np.float32)
         if self.roi is not None:
             rmin, rmax, cmin, cmax = self.roi
-            cols = np.arange(cmin, cmax + 1)
-            for start in range(rmin, rmax + 1, _ROW_BLOCK):
-                rows = np.arange(start, min(start + _ROW_BLOCK, rmax + 1))
-                out[rows[0] : rows[-1] + 1, cmin : cmax + 1] = self.values(rows, cols)
+            low = torch.from_numpy(np.array(self.low))[None, None]
+            size = (rmax - rmin + 1, cmax - cmin + 1)
+            resized = F.interpolate(low, size=size, mode="bilinear", align_corners=True)
+            out[rmin : rmax + 1, cmin : cmax + 1] = resized[0, 0].numpy()
         return out
 
     def above(self, threshold: float) -> np.ndarray:

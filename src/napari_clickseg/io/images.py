@@ -69,8 +69,8 @@ def read_image(path: str | Path) -> np.ndarray:
     path = Path(path)
     _check_file(path, IMAGE_SUFFIXES)
     if path.suffix.lower() in TIFF_SUFFIXES:
-        # The napari reader's path: a damaged TIFF says so instead of giving an empty array.
-        return read_tiff_stack(path)[0]
+        # The napari reader's check: a damaged TIFF says so instead of giving an empty array.
+        return _with_tiff(path, lambda tif: _first_series(tif)[0], "cannot decode image")
     try:
         from skimage import io as skio
 
@@ -184,16 +184,18 @@ def read_tiff_stack(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
         If the file is not a readable TIFF.
     """
 
-    def series(tif) -> tuple[np.ndarray, dict[str, Any]]:
-        if not tif.series or not len(tif.pages):
-            raise UnreadableFileError("no image in the file (damaged or empty TIFF)")
-        shaped = tif.shaped_metadata or ()
-        metadata = dict(shaped[0]) if shaped and isinstance(shaped[0], dict) else {}
-        if "scale" not in metadata and (scale := _imagej_scale(tif)) is not None:
-            metadata["scale"] = scale
-        return np.asarray(tif.asarray()), metadata
+    return _with_tiff(path, _first_series, "cannot read TIFF")
 
-    return _with_tiff(path, series, "cannot read TIFF")
+
+def _first_series(tif) -> tuple[np.ndarray, dict[str, Any]]:
+    """The first image series of an open TIFF and its JSON metadata (see read_tiff_stack)."""
+    if not tif.series or not len(tif.pages):
+        raise UnreadableFileError("no image in the file (damaged or empty TIFF)")
+    shaped = tif.shaped_metadata or ()
+    metadata = dict(shaped[0]) if shaped and isinstance(shaped[0], dict) else {}
+    if "scale" not in metadata and (scale := _imagej_scale(tif)) is not None:
+        metadata["scale"] = scale
+    return np.asarray(tif.asarray()), metadata
 
 
 def _imagej_scale(tif) -> list[float] | None:
