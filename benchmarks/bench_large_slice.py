@@ -11,6 +11,7 @@ prints the peak traced allocation (tracemalloc) against the volume's nominal siz
 
     python benchmarks/bench_large_slice.py                     # default model, 512 vs 8000 px
     python benchmarks/bench_large_slice.py --sizes 4000 8000 --repeats 5
+    python benchmarks/bench_large_slice.py --engine-only   # a stub network: the engine's own cost
 """
 
 from __future__ import annotations
@@ -78,10 +79,8 @@ def _time_clicks(predictor: Predictor, image: np.ndarray) -> dict[str, float]:
     return times
 
 
-def _lazy_volume_peak(shape: tuple[int, int, int]) -> tuple[float, float, int]:
-    """(nominal GB, peak traced MB, slices written) of a propagation through a sparse zarr."""
-    import zarr
-
+def _stub_network():
+    """A 224 px 'network' that thresholds its input: what is left is the engine's own work."""
     from napari_clickseg.models.interface import ClickSegModel, ModelOutput
 
     class Threshold(ClickSegModel):
@@ -89,6 +88,13 @@ def _lazy_volume_peak(shape: tuple[int, int, int]) -> tuple[float, float, int]:
 
         def forward(self, image, prev_mask, points):
             return ModelOutput(logits=12.0 * (image[:, :1] - 0.45) + 3.0 * prev_mask)
+
+    return Threshold()
+
+
+def _lazy_volume_peak(shape: tuple[int, int, int]) -> tuple[float, float, int]:
+    """(nominal GB, peak traced MB, slices written) of a propagation through a sparse zarr."""
+    import zarr
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
@@ -107,7 +113,7 @@ def _lazy_volume_peak(shape: tuple[int, int, int]) -> tuple[float, float, int]:
         out = create_zarr_labels(root / "out.zarr", shape, chunks, np.uint8)
         tracemalloc.start()
         result = propagate(
-            Predictor(Threshold(), "cpu"),
+            Predictor(_stub_network(), "cpu"),
             volume.data,
             open_lazy_volume(root / "s.zarr").data,
             seed_slices=[middle],
@@ -134,11 +140,16 @@ def main() -> None:
         metavar=("Z", "Y", "X"),
         help="lazy zarr volume shape for the propagation memory figure (0 0 0: skip)",
     )
+    parser.add_argument(
+        "--engine-only", action="store_true", help="a stub network instead of --model"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"CPU: {_cpu_name()}; torch threads {torch.get_num_threads()}; model {args.model}")
-    predictor = Predictor(load_model(args.model), "cpu")
+    name = "stub (engine only)" if args.engine_only else args.model
+    print(f"CPU: {_cpu_name()}; torch threads {torch.get_num_threads()}; model {name}")
+    model = _stub_network() if args.engine_only else load_model(args.model)
+    predictor = Predictor(model, "cpu")
     sizes = [args.baseline, *args.sizes]
     images = {size: _slice(size) for size in sizes}
     _time_clicks(predictor, images[args.baseline])  # warm-up (allocator, kernels)
