@@ -24,6 +24,7 @@ from napari_clickseg.data.brats import MODALITIES
 from napari_clickseg.io.images import TIFF_SUFFIXES, read_image_stack, read_tiff_stack
 from napari_clickseg.io.labels import looks_like_labels, to_label_array
 from napari_clickseg.io.nifti import NIFTI_SUFFIXES, is_nifti, nifti_geometry, read_nifti
+from napari_clickseg.io.zarr_volumes import is_zarr_path, open_lazy_volume
 
 __all__ = [
     "NIFTI_METADATA_KEY",
@@ -32,6 +33,7 @@ __all__ = [
     "read_nifti_file",
     "read_png_folder",
     "read_tiff_file",
+    "read_zarr_volume",
 ]
 
 LayerData = tuple[Any, dict[str, Any], str]
@@ -72,6 +74,8 @@ def _choose(path: Path) -> ReaderFunction | None:
             return read_tiff_file
         return None
     if path.is_dir():
+        if is_zarr_path(path):
+            return read_zarr_volume
         if any(kind in MODALITIES for kind in _brats_case_files(path)):
             return read_brats_case
         if list_files(path, (".png",)):
@@ -283,3 +287,24 @@ def _valid_scale(scale: Any, ndim: int) -> bool:
 def _is_gray(data: np.ndarray) -> bool:
     """False where napari would show the data as RGB(A) (last axis of 3 or 4)."""
     return not (data.ndim >= 3 and data.shape[-1] in (3, 4))
+
+
+def read_zarr_volume(path: PathOrPaths) -> list[LayerData]:
+    """One Image layer from an OME-Zarr image or zarr array, read lazily (never loaded whole).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path (or a one-element sequence)
+        A zarr store folder (see :func:`napari_clickseg.io.zarr_volumes.open_lazy_volume`).
+
+    Returns
+    -------
+    list of tuple
+        One layer holding the lazy array, named after the folder, with the OME-Zarr scale.
+    """
+    folder = _required_path(path)
+    volume = open_lazy_volume(folder)
+    meta: dict[str, Any] = {"name": folder.name.split(".")[0] or folder.name}
+    if volume.scale is not None:
+        meta["scale"] = volume.scale
+    return [(volume.data, meta, "image")]

@@ -21,66 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_clickseg.cli_common import (  # noqa: F401 - part of this module's interface
+    BASELINE,
+    PRECISION_CHOICES,
+    ProgressBar,
+    add_model_options,
+    make_predictor,
+    parse_click,
+    split_negative_values,
+)
 from napari_clickseg.models.packaged import DEFAULT_MODEL_NAME
-
-#: ``engine.device.PRECISION_CHOICES``, spelled out so that ``--help`` does not import torch.
-PRECISION_CHOICES = ("auto", "float32", "bfloat16", "float16")
-
-BASELINE = "baseline"
-
-
-def parse_click(text: str) -> tuple[float, float, bool]:
-    """Parse 'row,col,+' or 'row,col,-' into (row, col, is_positive)."""
-    parts = [p.strip() for p in text.split(",")]
-    if len(parts) != 3 or parts[2] not in {"+", "-", "pos", "neg"}:
-        raise argparse.ArgumentTypeError(
-            f"click {text!r}: expected 'row,col,+' or 'row,col,-' (pixels, + positive, - negative)"
-        )
-    try:
-        row, col = float(parts[0]), float(parts[1])
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"click {text!r}: row and col must be numbers") from error
-    return row, col, parts[2] in {"+", "pos"}
-
-
-def _print_progress(done: int, total: int) -> None:
-    if total:
-        print(f"\rdownloading: {100 * done / total:5.1f}% of {total / 1e6:.1f} MB", end="")
-        if done >= total:
-            print()
-
-
-def make_predictor(
-    model: str,
-    device: str | None,
-    cfr_steps: int,
-    adaptive: bool,
-    flip: bool,
-    precision: str = "float32",
-    min_crop_size: int | None = None,
-):
-    """A predictor for a model path or registry name, or the weight-free baseline.
-
-    ``min_crop_size`` is ZoomIn's minimum crop side (None: scaled with the model's input).
-    """
-    if model == BASELINE:
-        from napari_clickseg.engine.baseline import ClickBaseline
-
-        return ClickBaseline()
-    from napari_clickseg.engine.predictor import CFRSettings, Predictor
-    from napari_clickseg.engine.zoom_in import ZoomInSettings
-    from napari_clickseg.models.checkpoints import load_model
-    from napari_clickseg.models.weights import resolve_weights
-
-    source = model if Path(model).exists() else resolve_weights(model, progress=_print_progress)
-    return Predictor(
-        load_model(source),
-        device,
-        with_flip=flip,
-        cfr=CFRSettings(steps=cfr_steps, adaptive=adaptive),
-        precision=precision,
-        zoom_in=ZoomInSettings(min_crop_size=min_crop_size),
-    )
 
 
 def _run_clicks(predictor, image: np.ndarray, clicks, truth: np.ndarray | None, channels=None):
@@ -138,9 +88,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_segment(args: argparse.Namespace) -> int:
     """Segment an image file from clicks; write the mask (PNG/TIFF) and optionally an overlay."""
-    from skimage.io import imread, imsave
+    from skimage.io import imsave
 
-    image = imread(args.image)
+    from napari_clickseg.io.images import read_image
+
+    image = read_image(args.image)  # the napari reader's checks and messages
     predictor = make_predictor(
         args.model, args.device, args.cfr, args.adaptive, not args.no_flip, args.precision
     )
@@ -155,32 +107,6 @@ def cmd_segment(args: argparse.Namespace) -> int:
         imsave(args.overlay, overlay(display, prediction.mask, args.click), check_contrast=False)
         print(f"wrote overlay {args.overlay}")
     return 0
-
-
-class ProgressBar:
-    """A text progress bar on standard error for long runs."""
-
-    def __init__(self, label: str, width: int = 30) -> None:
-        self.label = label
-        self.width = width
-        self.start = time.perf_counter()
-
-    def __call__(self, done: int, total: int, message: str = "") -> None:
-        """Redraw the bar; ends the line when done == total."""
-        elapsed = time.perf_counter() - self.start
-        if total:
-            filled = round(self.width * done / total)
-            bar = "#" * filled + "." * (self.width - filled)
-            left = f"{elapsed / done * (total - done):5.0f} s left" if done else "   ? s left"
-            text = (
-                f"\r{self.label} [{bar}] {done}/{total} {elapsed:5.0f} s, {left} "
-                f"{message[:40]:40s}"
-            )
-        else:
-            text = f"\r{self.label} {done} {elapsed:5.0f} s {message[:40]:40s}"
-        print(text, end="", file=sys.stderr, flush=True)
-        if total and done >= total:
-            print(file=sys.stderr)
 
 
 def parse_option(text: str) -> tuple[str, object]:
@@ -371,37 +297,13 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_model_options(
-    parser: argparse.ArgumentParser, default_model: str, default_precision: str = "auto"
-) -> None:
-    parser.add_argument(
-        "--model",
-        default=default_model,
-        help="'default' (the model shipped in the package), a checkpoint path, a registry "
-        "name (see `clickseg models`) or 'baseline' (classical watershed, no weights); "
-        f"default: {default_model}",
-    )
-    parser.add_argument("--device", default=None, help="cuda, mps, cpu (default: best available)")
-    parser.add_argument("--cfr", type=int, default=0, metavar="N", help="CFR-N on the first click")
-    parser.add_argument("--adaptive", action="store_true", help="adaptive CFR (stop at <= 20 px)")
-    parser.add_argument("--no-flip", action="store_true", help="skip horizontal-flip averaging")
-    parser.add_argument(
-        "--precision",
-        choices=PRECISION_CHOICES,
-        default=default_precision,
-        help="network precision: float32 is the official, exact path; auto runs bfloat16 where "
-        "the hardware has it (CUDA GPUs, CPUs with AMX or AVX512-BF16), about 2-4x faster on "
-        f"such CPUs; default: {default_precision}",
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``clickseg``."""
     parser = argparse.ArgumentParser(prog="clickseg", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="segment a synthetic EM section and write a PNG")
-    _add_model_options(demo, DEFAULT_MODEL_NAME)
+    add_model_options(demo, DEFAULT_MODEL_NAME)
     demo.add_argument("--out", default="demo_output.png", help="PNG to write")
     demo.add_argument("--seed", type=int, default=0, help="seed of the synthetic section")
     demo.add_argument(
@@ -410,10 +312,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     segment = sub.add_parser("segment", help="segment an image file from clicks")
-    _add_model_options(segment, DEFAULT_MODEL_NAME)
+    add_model_options(segment, DEFAULT_MODEL_NAME)
     segment.add_argument("image", help="image file (PNG, JPEG, TIFF)")
     segment.add_argument(
-        "--click", type=parse_click, action="append", required=True, help="row,col,+ or row,col,-"
+        "--click",
+        type=parse_click,
+        action="append",
+        required=True,
+        help="row,col,+ or row,col,- in pixels (repeatable; --click -5,10,+ works too)",
     )
     segment.add_argument("--out", required=True, help="mask file to write (PNG or TIFF)")
     segment.add_argument("--overlay", help="also write a PNG of the mask over the image")
@@ -425,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser(
         "evaluate", help="NoC protocol on data sets: table, per-object CSV and mIoU plot"
     )
-    _add_model_options(evaluate, DEFAULT_MODEL_NAME, default_precision="float32")
+    add_model_options(evaluate, DEFAULT_MODEL_NAME, default_precision="float32")
     evaluate.add_argument(
         "--data",
         action="append",
@@ -484,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from napari_clickseg.cli_propagate import add_propagate_parser
 
-    add_propagate_parser(sub, _add_model_options)
+    add_propagate_parser(sub, add_model_options)
 
     from napari_clickseg.cli_train import add_train_parser
 
@@ -497,7 +403,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``clickseg``."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(split_negative_values(argv))
     try:
         return args.func(args)
     except (ValueError, RuntimeError, OSError, LookupError) as error:

@@ -7,6 +7,15 @@ Propagation runs along the stack's first axis through :func:`napari_clickseg.eng
 .propagate`, and the result is written back in the input file's own axis order (NIfTI with the
 input's affine), atomically (a temporary file beside the output, then a rename), and never over
 an existing file unless ``--overwrite`` is given.
+
+Zarr volumes (OME-Zarr images and zarr arrays, :func:`napari_clickseg.io.zarr_volumes.
+open_lazy_volume`) are never loaded whole: propagation reads them one slice at a time along
+``--axis`` (default 0), the seed mask may be a zarr volume too, and ``--out`` must then be a
+new ``.zarr`` store, written slice by slice (only chunks that hold the object are stored).
+
+Intensities follow the one rule of every entry point
+(:mod:`napari_clickseg.engine.image_input`): uint8 as is, anything else windowed to 8 bits at
+the volume's 0.5-99.5 percentiles, NaN / inf masked with a warning.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ __all__ = ["add_propagate_parser", "cmd_propagate"]
 
 _NIFTI = (".nii", ".nii.gz")
 _TIFF = (".tif", ".tiff")
+_ZARR = ".zarr"
 
 
 @dataclass
@@ -39,6 +49,7 @@ class _Stack:
     to_file: Callable[[np.ndarray], np.ndarray]
     affine: np.ndarray | None
     description: str
+    lazy_axis: int | None = None  # a lazy (zarr) volume: propagate along this axis in place
 
 
 def _suffix(path: Path) -> str:
@@ -82,24 +93,27 @@ def _read_array(path: Path) -> tuple[np.ndarray, np.ndarray | None, str]:
 
 
 def _window(volume: np.ndarray) -> np.ndarray:
-    """uint8 by volume-level percentile windowing, each channel on its own."""
-    from napari_clickseg.data.windowing import window_bounds, window_to_uint8
+    """uint8 by the engine's volume-level window (each channel on its own), NaN / inf masked."""
+    from napari_clickseg.engine.image_input import intensity_window, to_uint8, warn_non_finite
 
     if volume.dtype == np.uint8:
         return volume
+    warn_non_finite(volume)
     channels = volume[..., None] if volume.ndim == 3 else volume
-    out = []
-    for c in range(channels.shape[-1]):
-        data = channels[..., c]
-        # Skull-stripped MRI is mostly exact zeros: window over the tissue only.
-        mask = "nonzero" if np.count_nonzero(data) < 0.5 * data.size else None
-        out.append(window_to_uint8(data, *window_bounds(data, (0.5, 99.5), mask=mask)))
+    out = [
+        to_uint8(channels[..., c], intensity_window(channels[..., c]))
+        for c in range(channels.shape[-1])
+    ]
     stacked = np.stack(out, axis=-1)
     return stacked[..., 0] if volume.ndim == 3 else stacked
 
 
 def _load_volume(args: argparse.Namespace) -> _Stack:
+    from napari_clickseg.io.zarr_volumes import is_zarr_path
+
     path = Path(args.volume)
+    if is_zarr_path(path):
+        return _load_zarr(path, args)
     if path.is_dir():
         return _load_brats(path, args)
     data, affine, kind = _read_array(path)
@@ -115,8 +129,26 @@ def _load_volume(args: argparse.Namespace) -> _Stack:
     return _Stack(to_stack(_window(data)), None, to_stack, to_file, affine, description)
 
 
+def _load_zarr(path: Path, args: argparse.Namespace) -> _Stack:
+    """A lazy zarr volume: nothing is read here but its metadata."""
+    from napari_clickseg.io.zarr_volumes import open_lazy_volume
+
+    volume = open_lazy_volume(path)
+    if len(volume.shape) not in (3, 4) or (len(volume.shape) == 4 and volume.shape[3] > 16):
+        raise ValueError(
+            f"{path} has shape {volume.shape}; expected a 3D volume or a channels-last 4D one"
+        )
+    axis = _axis(args, "zarr")
+    description = (
+        f"{path.name} {volume.shape} ({volume.nbytes / 1e9:.1f} GB, read slice by slice), "
+        f"slices along axis {axis}"
+    )
+    same = lambda v: v  # noqa: E731 - the file's own axis order
+    return _Stack(volume.data, None, same, same, None, description, lazy_axis=axis)
+
+
 def _axis(args: argparse.Namespace, kind: str) -> int:
-    axis = args.axis if args.axis is not None else (0 if kind == "tiff" else 2)
+    axis = args.axis if args.axis is not None else (2 if kind == "nifti" else 0)
     if axis not in (0, 1, 2):
         raise ValueError(f"--axis must be 0, 1 or 2, got {axis}")
     return axis
@@ -145,6 +177,23 @@ def _load_brats(folder: Path, args: argparse.Namespace) -> _Stack:
 
 
 def _read_labels(path: str, stack: _Stack, label: int | None, what: str) -> np.ndarray:
+    from napari_clickseg.io.zarr_volumes import is_zarr_path, open_lazy_volume
+
+    if stack.lazy_axis is not None:
+        if not is_zarr_path(path):
+            data, _, _ = _read_array(Path(path))
+        else:
+            data = open_lazy_volume(path).data
+        if tuple(data.shape) != tuple(stack.image.shape[:3]):
+            raise ValueError(
+                f"the {what} {path} has shape {tuple(data.shape)}, which does not match the "
+                f"volume ({stack.description})"
+            )
+        if label is not None:
+            raise ValueError(
+                "--seed-label is not supported with a zarr volume; give a mask of the object only"
+            )
+        return data  # read slice by slice; nonzero is the object
     data, _, _ = _read_array(Path(path))
     data = np.squeeze(data) if data.ndim == 4 else data
     is_integer = np.issubdtype(data.dtype, np.integer) or data.dtype == bool
@@ -159,8 +208,10 @@ def _read_labels(path: str, stack: _Stack, label: int | None, what: str) -> np.n
     return labels != 0 if label is None else labels == label
 
 
-def _check_output(path: Path, overwrite: bool) -> None:
-    if _suffix(path) not in (*_NIFTI, *_TIFF):
+def _check_output(path: Path, overwrite: bool, lazy: bool = False) -> None:
+    if lazy and _suffix(path) != _ZARR:
+        raise ValueError(f"--out {path}: a zarr volume is written to a new .zarr store")
+    if not lazy and _suffix(path) not in (*_NIFTI, *_TIFF):
         raise ValueError(f"--out {path}: write a NIfTI (.nii, .nii.gz) or TIFF (.tif) file")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass --overwrite to replace it")
@@ -190,13 +241,14 @@ def _write_atomic(path: Path, volume: np.ndarray, affine: np.ndarray | None) -> 
 
 def cmd_propagate(args: argparse.Namespace) -> int:
     """Propagate a seed mask through a volume and write the object's mask."""
-    from napari_clickseg.cli import BASELINE, ProgressBar, make_predictor
+    from napari_clickseg.cli_common import BASELINE, ProgressBar, make_predictor
     from napari_clickseg.engine.propagation import PropagationSettings, propagate
     from napari_clickseg.engine.propagation_seed import simulate_seed
     from napari_clickseg.engine.scoring import score_masks
+    from napari_clickseg.io.zarr_volumes import is_zarr_path
 
     out = Path(args.out)
-    _check_output(out, args.overwrite)
+    _check_output(out, args.overwrite, lazy=is_zarr_path(args.volume))
     settings = PropagationSettings(
         mode=args.mode,
         iou_threshold=args.iou_threshold,
@@ -209,6 +261,11 @@ def cmd_propagate(args: argparse.Namespace) -> int:
     if (args.seed_mask is None) == (not args.seed_from_gt):
         raise ValueError("give exactly one of --seed-mask FILE or --seed-from-gt")
     stack = _load_volume(args)
+    if stack.lazy_axis is not None and (args.gt or args.seed_from_gt):
+        raise ValueError(
+            "--gt and --seed-from-gt need the whole volume in memory; with a zarr volume give "
+            "--seed-mask"
+        )
     if args.gt:
         stack.gt = _read_labels(args.gt, stack, args.gt_label, "ground truth")
     predictor = make_predictor(
@@ -230,6 +287,8 @@ def cmd_propagate(args: argparse.Namespace) -> int:
     else:
         seed_mask = _read_labels(args.seed_mask, stack, args.seed_label, "seed mask")
     start = time.perf_counter()
+    if stack.lazy_axis is not None:
+        return _propagate_lazy(args, stack, predictor, seed_mask, seed_slices, settings, out)
     result = propagate(
         predictor,
         stack.image,
@@ -269,20 +328,68 @@ def cmd_propagate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _propagate_lazy(args, stack, predictor, seed_mask, seed_slices, settings, out: Path) -> int:
+    """Propagate through a zarr volume, writing a new zarr store slice by slice."""
+    import shutil
+
+    from napari_clickseg.cli_common import ProgressBar
+    from napari_clickseg.engine.propagation import propagate
+    from napari_clickseg.io.zarr_volumes import create_zarr_labels
+
+    if args.out_label > 255:
+        raise ValueError(f"--out-label must be 1..255 for a zarr output, got {args.out_label}")
+    temporary = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(temporary, ignore_errors=True)
+    chunks = getattr(stack.image, "chunks", None)
+    labels = create_zarr_labels(temporary, tuple(stack.image.shape[:3]), chunks, np.uint8)
+    try:
+        start = time.perf_counter()
+        result = propagate(
+            predictor,
+            stack.image,
+            seed_mask,
+            axis=stack.lazy_axis,
+            seed_slices=seed_slices,
+            settings=settings,
+            progress=ProgressBar("propagate"),
+            out=labels,
+        )
+        if args.out_label != 1:
+            for z in (*result.seeds, *result.written):
+                index = tuple(z if d == stack.lazy_axis else slice(None) for d in range(3))
+                labels[index] = np.asarray(labels[index]) * np.uint8(args.out_label)
+        seconds = time.perf_counter() - start
+        if out.exists():  # --overwrite was checked before
+            shutil.rmtree(out)
+        temporary.rename(out)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    print(f"seed slice(s): {', '.join(map(str, result.seeds))}")
+    print(f"wrote {len(result.written)} slice(s) in {seconds:.1f} s to {out} (zarr)")
+    return 0
+
+
 def add_propagate_parser(sub, add_model_options: Callable[[argparse.ArgumentParser, str], None]):
     """Register ``clickseg propagate`` on the sub-command parsers of ``clickseg``."""
     parser = sub.add_parser(
         "propagate", help="propagate an annotated slice mask through a volume, slice by slice"
     )
     add_model_options(parser, "default")
-    parser.add_argument("volume", help="NIfTI or TIFF volume, or a BraTS case folder")
-    parser.add_argument("--out", required=True, help="mask volume to write (.nii.gz or .tif)")
+    parser.add_argument(
+        "volume",
+        help="NIfTI or TIFF volume, a BraTS case folder, or a zarr / OME-Zarr volume (read "
+        "lazily, slice by slice)",
+    )
+    parser.add_argument(
+        "--out", required=True, help="mask volume to write (.nii.gz or .tif; .zarr for zarr input)"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     parser.add_argument(
         "--axis",
         type=int,
         default=None,
-        help="array axis to propagate along (default: 2 for NIfTI/BraTS, 0 for TIFF)",
+        help="array axis to propagate along (default: 2 for NIfTI/BraTS, 0 for TIFF and zarr)",
     )
     parser.add_argument(
         "--modality",

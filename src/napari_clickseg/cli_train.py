@@ -34,7 +34,7 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Run ``clickseg train``."""
-    from napari_clickseg.cli import ProgressBar
+    from napari_clickseg.cli_common import ProgressBar
     from napari_clickseg.training.config import load_config
     from napari_clickseg.training.trainer import Trainer
 

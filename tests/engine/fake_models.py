@@ -79,3 +79,17 @@ class HalvesByPosition(ClickSegModel):
             scores=scores,
             match_features=features,
         )
+
+
+class ImageEcho(ClickSegModel):
+    """Logits from the image and the previous mask, so that both inputs matter; records them."""
+
+    def __init__(self, size: int = 64) -> None:
+        super().__init__()
+        self.input_size = (size, size)
+        self.anchor = torch.nn.Parameter(torch.zeros(()))
+        self.inputs: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def forward(self, image, prev_mask, points):
+        self.inputs.append((image.clone(), prev_mask.clone()))
+        return ModelOutput(logits=12.0 * (image[:, :1] - 0.45) + 3.0 * prev_mask + self.anchor)

@@ -1,7 +1,10 @@
 import numpy as np
 import pytest
 
-from napari_clickseg.engine.image_input import to_rgb01
+from napari_clickseg.data.windowing import window_bounds, window_to_uint8
+from napari_clickseg.engine.channel_input import ChannelSource, ModelInput
+from napari_clickseg.engine.image_input import NonFiniteValuesWarning, to_rgb01
+from napari_clickseg.engine.planes import Plane
 
 
 def test_uint8_divided_by_255_like_totensor():
@@ -31,17 +34,40 @@ def test_two_channels_get_their_mean_as_third():
     assert to_rgb01(image)[0, 0].tolist() == [0.0, 1.0, 0.5]
 
 
-def test_other_dtypes_are_min_max_scaled_or_windowed():
+def test_other_dtypes_are_windowed_to_8_bits_like_the_dock():
+    # One rule for every entry point (issue 16, finding 7): the 0.5-99.5 percentile window of
+    # the data adapters and the dock, quantised to 8 bits, then / 255.
     mri = np.array([[100, 300], [500, 900]], np.int16)
     out = to_rgb01(mri)[..., 0]
-    np.testing.assert_allclose(out, [[0, 0.25], [0.5, 1.0]])
+    expected = window_to_uint8(mri, *window_bounds(mri)) / np.float32(255)
+    np.testing.assert_array_equal(out, expected)
+    assert out.min() == 0.0 and out.max() == 1.0
     windowed = to_rgb01(mri, intensity_range=(100, 500))[..., 0]
-    np.testing.assert_allclose(windowed, [[0, 0.5], [1.0, 1.0]])
+    np.testing.assert_allclose(windowed, [[0, 128 / 255], [1.0, 1.0]], rtol=1e-6)
 
 
-def test_float_in_unit_range_kept():
-    image = np.array([[0.2, 0.7]], np.float32)
-    np.testing.assert_array_equal(to_rgb01(image)[..., 1], image)
+def test_a_tiny_float_range_is_windowed_not_taken_as_is():
+    # float64 in [0, 0.001] used to pass through as an almost black image (empty masks)
+    image = np.linspace(0, 0.001, 64 * 64).reshape(64, 64)
+    out = to_rgb01(image)
+    assert out.min() == 0.0 and out.max() == 1.0
+
+
+def test_the_dock_and_the_api_feed_the_model_the_same_input():
+    image = np.random.default_rng(3).normal(1e-3, 2e-4, (40, 50))
+    dock = ModelInput([ChannelSource(image)]).image(Plane.canonical(2, None), 0)
+    np.testing.assert_array_equal(to_rgb01(image), dock / np.float32(255))
+
+
+def test_nan_and_inf_are_masked_with_a_warning():
+    image = np.array([[np.nan, 0.2, 0.4], [np.inf, -np.inf, 0.8]])
+    with pytest.warns(NonFiniteValuesWarning, match="NaN or infinite"):
+        out = to_rgb01(image)[..., 0]
+    finite = window_to_uint8(np.array([0.2, 0.4, 0.8]), *window_bounds(np.array([0.2, 0.4, 0.8])))
+    np.testing.assert_array_equal(out[0, 1:], finite[:2] / np.float32(255))
+    assert out[0, 0] == 0.0 and out[1, 0] == 1.0 and out[1, 1] == 0.0
+    with pytest.warns(NonFiniteValuesWarning):
+        assert not to_rgb01(np.full((3, 3), np.nan)).any()
 
 
 @pytest.mark.parametrize(
@@ -49,7 +75,6 @@ def test_float_in_unit_range_kept():
     [
         (np.zeros((3, 64, 64), np.uint8), "channels-first"),
         (np.zeros((2, 2, 2, 2), np.uint8), "expected a 2D image"),
-        (np.array([[np.nan, 1.0]]), "NaN"),
         (np.array([["a", "b"]]), "not numeric"),
     ],
 )
@@ -61,3 +86,12 @@ def test_bad_images_are_refused_clearly(image, message):
 def test_bad_channel_choice_is_refused():
     with pytest.raises(ValueError, match="channels must name 3"):
         to_rgb01(np.zeros((4, 4, 4), np.uint8), channels=(0, 1))
+
+
+def test_nan_in_a_volume_is_masked_with_the_same_warning_for_the_dock():
+    volume = np.random.default_rng(0).normal(100, 10, (4, 20, 20))
+    volume[1, :5] = np.nan
+    model_input = ModelInput([ChannelSource(volume)])
+    with pytest.warns(NonFiniteValuesWarning):
+        image = model_input.image(Plane.canonical(3, 0), 1)
+    assert (image[:5] == 0).all() and image[5:].any()

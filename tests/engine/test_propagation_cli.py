@@ -168,3 +168,32 @@ def test_bad_input_is_a_clear_error(tiff_case, tmp_path, capsys, extra, message)
     assert main([*arguments, "--out", str(out)]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_zarr_volume_is_propagated_lazily_into_a_zarr_store(tiff_case, tmp_path, capsys):
+    import zarr
+
+    obj, paths = tiff_case
+    image = zarr.create_array(
+        store=str(tmp_path / "image.zarr"), shape=obj.shape, chunks=(1, 20, 22), dtype="u1"
+    )
+    image[:] = tifffile.imread(paths["image"])
+    seed = zarr.create_array(store=str(tmp_path / "seed.zarr"), shape=obj.shape, dtype="u1")
+    seed[8] = obj[8]
+    out = tmp_path / "mask.zarr"
+    arguments = ["propagate", str(tmp_path / "image.zarr"), "--model", "baseline"]
+    arguments += ["--seed-mask", str(tmp_path / "seed.zarr"), "--mode", "mask+points"]
+    assert main([*arguments, "--out", str(out), "--out-label", "5"]) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "read slice by slice" in printed and "(zarr)" in printed
+    result = np.asarray(zarr.open_array(str(out), mode="r"))
+    assert set(np.unique(result)) == {0, 5}
+    np.testing.assert_array_equal(result[8] == 5, obj[8])
+    dice = 2 * ((result == 5) & obj).sum() / ((result == 5).sum() + obj.sum())
+    assert dice > 0.85
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".mask.zarr")]
+    # a zarr volume writes a zarr store, and an existing one only with --overwrite
+    assert main([*arguments, "--out", str(tmp_path / "mask.tif")]) == 2
+    assert "new .zarr store" in capsys.readouterr().err
+    assert main([*arguments, "--out", str(out)]) == 2
+    assert "pass --overwrite" in capsys.readouterr().err

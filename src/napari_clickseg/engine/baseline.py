@@ -157,7 +157,7 @@ class ClickBaseline:
         """A copy of the previous probability map."""
         probs = self._probs.copy()
         probs.flags.writeable = False
-        return PredictorState(prev_probs=probs, roi=None, zoom_probs=probs)
+        return PredictorState.from_arrays(probs, None, probs)
 
     def set_state(self, state: PredictorState) -> None:
         """Restore a state from :meth:`get_state`."""

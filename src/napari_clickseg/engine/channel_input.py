@@ -2,10 +2,12 @@
 
 The networks see 8-bit RGB. A grayscale volume feeds all three inputs; a multi-channel image
 (BraTS modalities, fluorescence channels, separate same-shape volumes) may feed R, G and B from
-three different sources. Each source is windowed to uint8 once for the whole volume
-(:mod:`napari_clickseg.data.windowing`: 0.5-99.5 percentiles; over the nonzero voxels when most
-voxels are 0, as for skull-stripped MRI), so every slice shares one mapping and display
-contrast changes never change what the model sees. uint8 sources are used as they are.
+three different sources. Each source is windowed to uint8 once for the whole volume by the
+rule every entry point shares (:func:`napari_clickseg.engine.image_input.intensity_window`:
+0.5-99.5 percentiles; over the nonzero voxels when most voxels are 0, as for skull-stripped MRI;
+NaN / inf masked with a warning), so every slice shares one mapping and display contrast changes
+never change what the model sees. uint8 sources are used as they are. Volumes may be lazy (zarr,
+dask): only a strided sample and the requested planes are read.
 """
 
 from __future__ import annotations
@@ -15,11 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from napari_clickseg.data.windowing import window_bounds, window_to_uint8
+from napari_clickseg.engine.image_input import intensity_window, to_uint8, warn_non_finite
 from napari_clickseg.engine.planes import Plane
-
-#: Above this many voxels, window percentiles are estimated on an evenly strided sample.
-_MAX_WINDOW_SAMPLES = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -75,7 +74,7 @@ class ModelInput:
     def window(self, position: int) -> tuple[float, float] | None:
         """(low, high) intensity window of a source, None for uint8 sources (used as is)."""
         if position not in self._windows:
-            self._windows[position] = _volume_window(self.sources[position].values())
+            self._windows[position] = intensity_window(self.sources[position].values())
         return self._windows[position]
 
     def image(self, plane: Plane, index: int) -> np.ndarray:
@@ -91,26 +90,8 @@ class ModelInput:
         channels = []
         for position, source in enumerate(self.sources):
             values = np.asarray(plane.take(source.values(), index))
-            window = self.window(position)
-            if window is not None:
-                values = window_to_uint8(values, *window)
-            channels.append(values.astype(np.uint8, copy=False))
+            warn_non_finite(values)
+            channels.append(to_uint8(values, self.window(position)))
         if len(channels) == 1:
             channels *= 3
         return np.ascontiguousarray(np.stack(channels, axis=-1))
-
-
-def _volume_window(values: np.ndarray) -> tuple[float, float] | None:
-    if values.dtype == np.uint8:
-        return None
-    if values.dtype == bool:
-        return (0.0, 1.0)
-    sample = np.asarray(values)
-    if sample.size > _MAX_WINDOW_SAMPLES:
-        step = int(np.ceil(sample.size / _MAX_WINDOW_SAMPLES))
-        sample = sample.reshape(-1)[::step]
-    mostly_zero = np.count_nonzero(sample) < 0.5 * sample.size
-    try:
-        return window_bounds(sample, mask="nonzero" if mostly_zero else None)
-    except ValueError:  # all zero: any window gives black
-        return (0.0, 1.0)

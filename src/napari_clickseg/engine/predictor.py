@@ -16,6 +16,15 @@ horizontal flip, SimpleClick's evaluation settings):
    into a zero canvas; the pick becomes the next previous mask and steers ZoomIn (through
    its averaged logits for PiClick, as its official predictor does).
 
+Large slices: the cost of a click follows the network's input size, not the slice's. The image
+is kept as it came and converted to float only where the network reads it
+(:class:`~napari_clickseg.engine.image_input.ImageSource`); a crop much larger than the network
+input (the whole slice at the first click) is resized by reading only the at most 2h x 2w source
+pixels the bilinear resize uses (:func:`~napari_clickseg.engine.roi_map.resize_at`, PyTorch's
+arithmetic); the output stays at the network's resolution with its ROI
+(:class:`~napari_clickseg.engine.roi_map.RoiMap`) and becomes a full-resolution array only when
+asked for (``Prediction.probs``, ``Prediction.mask``).
+
 CFR (cascade-forward refinement, CFR-ICL) repeats the pass ``steps + 1`` times with the same
 clicks for the first ``max_clicks`` clicks, each pass feeding the previous output back, and
 in adaptive mode stops once at most 20 pixels change at the threshold.
@@ -24,10 +33,9 @@ in adaptive mode stops once at most 20 pixels change at the threshold.
 from __future__ import annotations
 
 import copy
-import dataclasses
 from collections.abc import Callable, Generator, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -38,8 +46,9 @@ from napari_clickseg.engine.candidate_matching import match_flipped_candidates
 from napari_clickseg.engine.clicks import Click, check_clicks_inside
 from napari_clickseg.engine.compiled import network_calls
 from napari_clickseg.engine.device import autocast_dtype, resolve_precision, select_device
-from napari_clickseg.engine.image_input import to_rgb01
-from napari_clickseg.engine.zoom_in import Roi, ZoomInSettings, next_roi
+from napari_clickseg.engine.image_input import ImageSource
+from napari_clickseg.engine.roi_map import RoiMap, resize_at
+from napari_clickseg.engine.zoom_in import Roi, ZoomInSettings, next_roi_from_box
 from napari_clickseg.models.click_maps import points_tensor
 from napari_clickseg.models.interface import ClickSegModel, ModelOutput
 
@@ -49,6 +58,10 @@ DEFAULT_THRESHOLD = 0.49
 CFR_ADAPTIVE_PIXELS = 20
 #: ... at this threshold (fixed in CFR-ICL's code, whatever the display threshold).
 CFR_ADAPTIVE_THRESHOLD = 0.49
+#: A crop larger than this many times the network input's area is resized by reading only the
+#: source pixels the resize uses (:func:`resize_at`); smaller crops take the official path
+#: (crop, then ``F.interpolate`` on the device).
+GATHER_AREA_RATIO = 16
 
 
 @dataclass(frozen=True)
@@ -81,14 +94,14 @@ class CFRSettings:
         return self.steps > 0 and (self.max_clicks is None or num_clicks <= self.max_clicks)
 
 
-@dataclass
 class Prediction:
     """The result of one click.
 
-    Attributes
-    ----------
+    Parameters and attributes
+    -------------------------
     probs : numpy.ndarray
-        (H, W) float32 probability map of the selected candidate, full image resolution.
+        (H, W) float32 probability map of the selected candidate, full image resolution
+        (computed when read for predictions of :class:`Predictor`: see ``maps``).
     candidates : numpy.ndarray
         (K, H, W) float32 probability maps of every candidate (K = 1 for single-mask models).
     scores : numpy.ndarray or None
@@ -105,30 +118,134 @@ class Prediction:
         (K, h, w) flip-averaged candidate logits at the network's resolution, kept for
         models whose ZoomIn follows logits (PiClick) so that a candidate picked later can
         steer the next crop exactly as the official code does; None otherwise.
+    maps : sequence of RoiMap, optional
+        The candidates kept compactly (network resolution plus ROI) instead of ``probs`` and
+        ``candidates``; the full-resolution arrays are then computed on each read (not cached,
+        so that a history of predictions stays small).
     """
 
-    probs: np.ndarray
-    candidates: np.ndarray
-    scores: np.ndarray | None
-    selected: int
-    roi: Roi | None
-    passes: int
-    threshold: float = DEFAULT_THRESHOLD
-    zoom_logits: np.ndarray | None = field(default=None, repr=False)
+    def __init__(
+        self,
+        probs: np.ndarray | None = None,
+        candidates: np.ndarray | None = None,
+        scores: np.ndarray | None = None,
+        selected: int = 0,
+        roi: Roi | None = None,
+        passes: int = 1,
+        threshold: float = DEFAULT_THRESHOLD,
+        zoom_logits: np.ndarray | None = None,
+        *,
+        maps: Sequence[RoiMap] | None = None,
+    ) -> None:
+        if maps is None and (probs is None or candidates is None):
+            raise ValueError("a Prediction needs probs and candidates, or maps")
+        self._probs = probs
+        self._candidates = candidates
+        self.maps = None if maps is None else tuple(maps)
+        self.scores = scores
+        self.selected = selected
+        self.roi = roi
+        self.passes = passes
+        self.threshold = threshold
+        self.zoom_logits = zoom_logits
+
+    def __repr__(self) -> str:
+        return (
+            f"Prediction(shape={self.shape}, candidates={self.num_candidates}, "
+            f"selected={self.selected}, roi={self.roi}, passes={self.passes})"
+        )
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(H, W) of the image."""
+        return self.maps[0].shape if self.maps is not None else tuple(self._probs.shape)
+
+    @property
+    def num_candidates(self) -> int:
+        """K, the number of candidate masks."""
+        return len(self.maps) if self.maps is not None else int(self._candidates.shape[0])
+
+    @property
+    def probs(self) -> np.ndarray:
+        """(H, W) float32 probabilities of the selected candidate."""
+        if self.maps is None:
+            return self._probs
+        return self.maps[self.selected].dense()
+
+    @property
+    def candidates(self) -> np.ndarray:
+        """(K, H, W) float32 probabilities of every candidate."""
+        if self.maps is None:
+            return self._candidates
+        return np.stack([m.dense() for m in self.maps])
 
     @property
     def mask(self) -> np.ndarray:
         """Boolean mask ``probs > threshold``."""
-        return self.probs > self.threshold
+        if self.maps is None:
+            return self._probs > self.threshold
+        return self.maps[self.selected].above(self.threshold)
+
+    def candidate_map(self, index: int) -> RoiMap:
+        """Candidate ``index`` as a compact :class:`RoiMap`."""
+        if self.maps is not None:
+            return self.maps[index]
+        return RoiMap.from_dense(self._candidates[index])
+
+    def with_selected(self, index: int) -> Prediction:
+        """The same prediction with another candidate selected."""
+        twin = copy.copy(self)
+        twin.selected = index
+        if twin.maps is None:
+            twin._probs = self._candidates[index]
+        return twin
 
 
-@dataclass
+@dataclass(frozen=True)
 class PredictorState:
-    """What a predictor carries from one click to the next (for undo)."""
+    """What a predictor carries from one click to the next (for undo), kept compactly.
 
-    prev_probs: np.ndarray
+    Attributes
+    ----------
+    prev : RoiMap
+        The previous probability map (the network's previous-mask input).
+    roi : tuple of int or None
+        The ZoomIn ROI in use.
+    zoom : RoiMap
+        The map ZoomIn chooses its next crop from (``prev``, or logits for PiClick).
+    """
+
+    prev: RoiMap
     roi: Roi | None
-    zoom_probs: np.ndarray = field(repr=False)
+    zoom: RoiMap
+
+    @classmethod
+    def from_arrays(
+        cls, prev_probs: np.ndarray, roi: Roi | None, zoom_probs: np.ndarray
+    ) -> PredictorState:
+        """A state from full-resolution arrays."""
+        prev = RoiMap.from_dense(prev_probs)
+        zoom = prev if zoom_probs is prev_probs else RoiMap.from_dense(zoom_probs)
+        return cls(prev, roi, zoom)
+
+    @property
+    def prev_probs(self) -> np.ndarray:
+        """(H, W) float32 previous probabilities (read-only, computed on each read)."""
+        return _read_only(self.prev.dense())
+
+    @property
+    def zoom_probs(self) -> np.ndarray:
+        """(H, W) float32 map ZoomIn follows (read-only, computed on each read)."""
+        return _read_only(self.zoom.dense())
+
+    def mask(self, threshold: float) -> np.ndarray:
+        """Boolean (H, W) ``prev_probs > threshold`` without the float array."""
+        return self.prev.above(threshold)
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
 
 
 @dataclass
@@ -238,9 +355,9 @@ class Predictor:
         self.with_flip = with_flip
         self.cfr = cfr
         self.threshold = threshold
-        self._image: torch.Tensor | None = None
-        self._prev: torch.Tensor | None = None
-        self._zoom_probs: np.ndarray | None = None
+        self._source: ImageSource | None = None
+        self._prev: RoiMap | None = None
+        self._zoom: RoiMap | None = None
         self._roi: Roi | None = None
         self.cache_image_encoding = cache_image_encoding
         #: ``predict([])`` works after a non-empty prior (see :meth:`predict`).
@@ -261,16 +378,14 @@ class Predictor:
         ----------
         image : numpy.ndarray
             (H, W) grayscale or (H, W, C) channels last; see
-            :func:`napari_clickseg.engine.image_input.to_rgb01` for how channels and
-            intensities are mapped.
+            :mod:`napari_clickseg.engine.image_input` for how channels and intensities are
+            mapped. It is kept by reference, not copied: do not modify it while it is set.
         channels : sequence of int, optional
             Three channels to feed as R, G, B.
         intensity_range : tuple of float, optional
             (low, high) intensity window for non-uint8 images.
         """
-        rgb = to_rgb01(image, channels, intensity_range)
-        tensor = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))
-        self._image = tensor.unsqueeze(0).to(self.device)
+        self._source = ImageSource(image, channels, intensity_range)
         self._encoding_key, self._encoding = None, None
         self.reset()
 
@@ -278,36 +393,27 @@ class Predictor:
     def image_shape(self) -> tuple[int, int]:
         """(H, W) of the current image."""
         self._require_image()
-        return int(self._image.shape[2]), int(self._image.shape[3])
+        return self._source.shape
 
     def reset(self) -> None:
         """Forget clicks and previous masks; keep the image."""
         self._require_image()
-        height, width = self.image_shape
-        self._prev = torch.zeros(1, 1, height, width, device=self.device)
-        self._zoom_probs = np.zeros((height, width), dtype=np.float32)
+        self._prev = self._zoom = RoiMap.zeros(self.image_shape)
         self._roi = None
 
     def get_state(self) -> PredictorState:
-        """A copy of the state carried between clicks."""
+        """The state carried between clicks (compact and immutable: no copy is needed)."""
         self._require_image()
-        prev = self._prev[0, 0].float().cpu().numpy().copy()
-        zoom = prev if np.array_equal(prev, self._zoom_probs) else self._zoom_probs.copy()
-        # States are history (undo): read-only, so that no caller can alter them in place.
-        prev.flags.writeable = False
-        zoom.flags.writeable = False
-        return PredictorState(prev_probs=prev, roi=self._roi, zoom_probs=zoom)
+        return PredictorState(prev=self._prev, roi=self._roi, zoom=self._zoom)
 
     def set_state(self, state: PredictorState) -> None:
         """Restore a state from :meth:`get_state`."""
         self._require_image()
-        if state.prev_probs.shape != self.image_shape:
+        if state.prev.shape != self.image_shape:
             raise ValueError(
-                f"state of shape {state.prev_probs.shape} does not fit the image {self.image_shape}"
+                f"state of shape {state.prev.shape} does not fit the image {self.image_shape}"
             )
-        self._prev = torch.from_numpy(state.prev_probs.copy())[None, None].to(self.device)
-        self._zoom_probs = state.zoom_probs.copy()
-        self._roi = state.roi
+        self._prev, self._zoom, self._roi = state.prev, state.zoom, state.roi
 
     def set_prev_mask(self, mask: np.ndarray) -> None:
         """Use a mask or probability map as the prior of the next click.
@@ -321,15 +427,15 @@ class Predictor:
             (H, W) boolean mask or probabilities in [0, 1].
         """
         self._require_image()
-        probs = np.asarray(mask, dtype=np.float32)
-        if probs.shape != self.image_shape:
+        mask = np.asarray(mask)
+        if mask.shape != self.image_shape:
             raise ValueError(
-                f"prior mask of shape {probs.shape} does not match the image {self.image_shape}"
+                f"prior mask of shape {mask.shape} does not match the image {self.image_shape}"
             )
-        if probs.size and (probs.min() < 0 or probs.max() > 1):
+        if mask.dtype != bool and mask.size and (mask.min() < 0 or mask.max() > 1):
             raise ValueError("prior mask values must lie in [0, 1]")
-        self._prev = torch.from_numpy(probs.copy())[None, None].to(self.device)
-        self._zoom_probs = probs.copy()
+        # A bool mask (propagation's prior) becomes float only inside its bounding box.
+        self._prev = self._zoom = RoiMap.from_dense(mask)
         self._roi = None
 
     # -- prediction ------------------------------------------------------------------------
@@ -368,7 +474,7 @@ class Predictor:
         """
         self._require_image()
         click_list = [Click.from_tuple(c) for c in clicks]
-        if not click_list and not bool((self._prev > self.threshold).any()):
+        if not click_list and self._prev.bbox_above(self.threshold) is None:
             raise ValueError(
                 "predict needs at least one click, or a non-empty prior mask (set_prev_mask) "
                 "to predict from the mask alone"
@@ -396,7 +502,7 @@ class Predictor:
     def spawn(self) -> Predictor:
         """A predictor with the same model and settings and no image (shares the weights)."""
         twin = copy.copy(self)
-        twin._image = twin._prev = twin._zoom_probs = twin._roi = None
+        twin._source = twin._prev = twin._zoom = twin._roi = None
         twin._encoding_key, twin._encoding = None, None
         return twin
 
@@ -408,14 +514,13 @@ class Predictor:
         previous = None
         for index in range(self.cfr.steps + 1):
             prediction = yield from self._pass_steps(click_list, passes=index + 1)
-            if self.cfr.adaptive and previous is not None:
-                changed = np.count_nonzero(
-                    (prediction.probs > CFR_ADAPTIVE_THRESHOLD)
-                    != (previous > CFR_ADAPTIVE_THRESHOLD)
-                )
-                if changed <= CFR_ADAPTIVE_PIXELS:
-                    return prediction
-            previous = prediction.probs
+            if not self.cfr.adaptive:
+                continue
+            current = prediction.candidate_map(prediction.selected).above(CFR_ADAPTIVE_THRESHOLD)
+            changed = None if previous is None else np.count_nonzero(current != previous)
+            if changed is not None and changed <= CFR_ADAPTIVE_PIXELS:
+                return prediction
+            previous = current
         return prediction
 
     def select_candidate(self, prediction: Prediction, index: int) -> Prediction:
@@ -437,13 +542,12 @@ class Predictor:
         Prediction
             The same prediction with ``selected`` and ``probs`` changed.
         """
-        count = prediction.candidates.shape[0]
+        count = prediction.num_candidates
         if not 0 <= index < count:
             raise IndexError(f"candidate {index} does not exist: the prediction has {count}")
-        chosen = prediction.candidates[index]
-        self._prev = torch.from_numpy(chosen.copy())[None, None].to(self.device)
-        self._zoom_probs = self._zoom_map(prediction, index)
-        return dataclasses.replace(prediction, probs=chosen, selected=index)
+        self._prev = prediction.candidate_map(index)
+        self._zoom = self._zoom_map(prediction, index)
+        return prediction.with_selected(index)
 
     def run_model(
         self,
@@ -496,13 +600,15 @@ class Predictor:
         self, clicks: list[Click], passes: int
     ) -> Generator[ModelRequest, ModelOutput, Prediction]:
         height, width = self.image_shape
-        net_input = torch.cat([self._image, self._prev], dim=1)
         net_clicks = [(c.row, c.col, c.is_positive) for c in clicks]
         roi = None
         if self.zoom_in is not None:
-            roi = next_roi(self._roi, self._zoom_probs, clicks, self.zoom_in)
+            box = self._zoom.bbox_above(self.zoom_in.prob_thresh)
+            roi = next_roi_from_box(self._roi, box, self.image_shape, clicks, self.zoom_in)
             self._roi = roi
-            net_input, net_clicks = self._crop(net_input, net_clicks, roi)
+            net_input, net_clicks = self._crop(net_clicks, roi)
+        else:
+            net_input = self._network_input((0, height - 1, 0, width - 1), None)
         batch, batch_clicks = net_input, [net_clicks]
         if self.with_flip:
             crop_width = net_input.shape[3]
@@ -517,44 +623,38 @@ class Predictor:
         logits, scores = output.logits, output.scores
         if self.with_flip:
             logits, scores = _average_flipped(output)
-        probs = torch.sigmoid(logits)
-        if roi is not None:
-            probs = _paste(probs, roi, (height, width))
+        probs = torch.sigmoid(logits)[0].cpu().numpy()
         selected = int(torch.argmax(scores[0])) if scores is not None else 0
-        self._prev = probs[:, selected : selected + 1].contiguous()
-        candidates = probs[0].cpu().numpy()
+        box = roi if roi is not None else (0, height - 1, 0, width - 1)
+        maps = [RoiMap.pasted((height, width), box, candidate) for candidate in probs]
         prediction = Prediction(
-            probs=candidates[selected],
-            candidates=candidates,
             scores=None if scores is None else scores[0].cpu().numpy(),
             selected=selected,
             roi=roi,
             passes=passes,
             threshold=self.threshold,
             zoom_logits=logits[0].cpu().numpy() if self.model.zoom_in_on_logits else None,
+            maps=maps,
         )
-        self._zoom_probs = self._zoom_map(prediction, selected)
+        self._prev = maps[selected]
+        self._zoom = self._zoom_map(prediction, selected)
         return prediction
 
-    def _zoom_map(self, prediction: Prediction, index: int) -> np.ndarray:
+    def _zoom_map(self, prediction: Prediction, index: int) -> RoiMap:
         """The full-image map ZoomIn chooses its next crop from, for one candidate."""
         if prediction.zoom_logits is None:
-            return prediction.candidates[index].copy()
-        logits = torch.from_numpy(prediction.zoom_logits[index : index + 1])[None]
-        if prediction.roi is not None:
-            logits = _paste(logits, prediction.roi, self.image_shape)
-        return logits[0, 0].numpy().copy()
+            return prediction.candidate_map(index)
+        logits = prediction.zoom_logits[index]
+        height, width = self.image_shape
+        box = prediction.roi if prediction.roi is not None else (0, height - 1, 0, width - 1)
+        return RoiMap.pasted(self.image_shape, box, logits)
 
     def _crop(
-        self,
-        net_input: torch.Tensor,
-        clicks: list[tuple[float, float, bool]],
-        roi: Roi,
+        self, clicks: list[tuple[float, float, bool]], roi: Roi
     ) -> tuple[torch.Tensor, list[tuple[float, float, bool]]]:
         rmin, rmax, cmin, cmax = roi
         target_h, target_w = self.zoom_in.target_size
-        crop = net_input[:, :, rmin : rmax + 1, cmin : cmax + 1]
-        crop = F.interpolate(crop, size=(target_h, target_w), mode="bilinear", align_corners=True)
+        crop = self._network_input(roi, (target_h, target_w))
         scaled = [
             (
                 target_h * (r - rmin) / (rmax - rmin + 1),
@@ -565,8 +665,33 @@ class Predictor:
         ]
         return crop, scaled
 
+    def _network_input(self, roi: Roi, size: tuple[int, int] | None) -> torch.Tensor:
+        """(1, 4, h, w) image and previous mask of an ROI, resized to ``size`` (None: as is).
+
+        A crop up to :data:`GATHER_AREA_RATIO` times the network input takes the official
+        path (full-resolution crop, ``F.interpolate`` on the device); a larger one (the whole
+        slice at the first click) is resized from the source pixels the resize reads, so its
+        cost does not grow with the crop.
+        """
+        rmin, rmax, cmin, cmax = roi
+        crop_size = (rmax - rmin + 1, cmax - cmin + 1)
+        if size is not None and crop_size[0] * crop_size[1] > GATHER_AREA_RATIO * size[0] * size[1]:
+
+            def read(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+                rows, cols = rows + rmin, cols + cmin
+                image = self._source.block(rows, cols)
+                return np.concatenate([image, self._prev.values(rows, cols)[None]], axis=0)
+
+            small = resize_at(read, crop_size, size)
+            return torch.from_numpy(small)[None].to(self.device)
+        crop = np.concatenate([self._source.crop(roi), self._prev.crop(roi)[None]], axis=0)
+        net_input = torch.from_numpy(crop)[None].to(self.device)
+        if size is None:
+            return net_input
+        return F.interpolate(net_input, size=size, mode="bilinear", align_corners=True)
+
     def _require_image(self) -> None:
-        if self._image is None:
+        if self._source is None:
             raise RuntimeError("no image set: call set_image(image) first")
 
 
@@ -600,14 +725,3 @@ def _as_float(tensor: torch.Tensor | None, copy: bool) -> torch.Tensor | None:
         return None
     tensor = tensor.float()
     return tensor.clone() if copy else tensor
-
-
-def _paste(maps: torch.Tensor, roi: Roi, shape: tuple[int, int]) -> torch.Tensor:
-    """Resize (1, K, h, w) maps to the ROI (bilinear, align_corners=True) in a zero canvas."""
-    rmin, rmax, cmin, cmax = roi
-    resized = F.interpolate(
-        maps, size=(rmax - rmin + 1, cmax - cmin + 1), mode="bilinear", align_corners=True
-    )
-    canvas = torch.zeros(1, maps.shape[1], *shape, device=maps.device, dtype=maps.dtype)
-    canvas[:, :, rmin : rmax + 1, cmin : cmax + 1] = resized
-    return canvas

@@ -47,6 +47,7 @@ from typing import Protocol
 import numpy as np
 
 from napari_clickseg.engine.clicks import Click
+from napari_clickseg.engine.image_input import intensity_window
 from napari_clickseg.engine.predictor import Prediction
 from napari_clickseg.engine.propagation_clicks import (
     interior_maximum,
@@ -227,8 +228,9 @@ class PropagationResult:
 
     Attributes
     ----------
-    mask : numpy.ndarray
-        bool, the seed mask's shape: the seed slices as given plus every written slice.
+    mask : numpy.ndarray or array-like
+        bool, the seed mask's shape: the seed slices as given plus every written slice (the
+        ``out`` array when one was given to :func:`propagate`).
     axis : int
         The axis propagated along.
     seeds : tuple of int
@@ -307,8 +309,20 @@ def _remaining(group: list[_Front]) -> int:
     return max(0, (front.limit - front.last) * front.step)
 
 
+def is_lazy_array(value: object) -> bool:
+    """Whether ``value`` is an array-like read on demand (zarr, dask), not a NumPy array."""
+    return (
+        not isinstance(value, np.ndarray)
+        and all(hasattr(value, name) for name in ("shape", "dtype", "ndim", "__getitem__"))
+    )
+
+
 class _Volume:
-    """Validated access to the image slices and the seed mask along one axis."""
+    """Validated access to the image slices and the seed mask along one axis.
+
+    NumPy volumes and lazy ones (zarr, dask: anything with ``shape``, ``dtype`` and basic
+    indexing) are read one slice at a time; a lazy volume is never loaded whole.
+    """
 
     def __init__(
         self,
@@ -318,7 +332,7 @@ class _Volume:
         channels: Sequence[int] | None,
         intensity_range: tuple[float, float] | None,
     ) -> None:
-        seed_mask = np.asarray(seed_mask)
+        seed_mask = seed_mask if is_lazy_array(seed_mask) else np.asarray(seed_mask)
         if seed_mask.ndim != 3:
             raise ValueError(
                 f"the seed mask must be a 3D volume, got shape {seed_mask.shape}; put a 2D "
@@ -327,23 +341,24 @@ class _Volume:
         if isinstance(axis, bool) or axis not in (-3, -2, -1, 0, 1, 2):
             raise ValueError(f"axis must be 0, 1 or 2 (an axis of the volume), got {axis!r}")
         self.axis = int(axis) % 3
-        self.shape = seed_mask.shape
-        self.mask = seed_mask != 0
+        self.shape = tuple(int(n) for n in seed_mask.shape)
+        self._seed_mask = seed_mask
         self.channels = channels
         self.intensity_range = intensity_range
-        if callable(image):
+        if callable(image) and not is_lazy_array(image):
             self._get = image
         else:
-            array = np.asarray(image)
-            if array.ndim not in (3, 4) or array.shape[:3] != self.shape:
+            array = image if is_lazy_array(image) else np.asarray(image)
+            if array.ndim not in (3, 4) or tuple(array.shape[:3]) != self.shape:
                 raise ValueError(
                     f"the image must be (Z, Y, X) or channels-last (Z, Y, X, C) with the seed "
-                    f"mask's shape {self.shape}, got {array.shape}"
+                    f"mask's shape {self.shape}, got {tuple(array.shape)}"
                 )
-            if self.intensity_range is None and array.dtype not in (np.uint8, np.bool_):
-                # One intensity mapping for the whole volume, not a window per slice.
-                self.intensity_range = (float(array.min()), float(array.max()))
-            self._get = lambda index: np.take(array, index, axis=self.axis)
+            if self.intensity_range is None:
+                # One intensity mapping for the whole volume, not a window per slice: the rule
+                # of every entry point (image_input.intensity_window; None for uint8).
+                self.intensity_range = intensity_window(array)
+            self._get = lambda index: array[self.index(index)]
 
     @property
     def count(self) -> int:
@@ -356,6 +371,17 @@ class _Volume:
     def index(self, z: int) -> tuple:
         return tuple(z if d == self.axis else slice(None) for d in range(3))
 
+    def mask_slice(self, z: int) -> np.ndarray:
+        """The seed mask of slice ``z`` as a 2D bool array."""
+        return np.asarray(self._seed_mask[self.index(z)]) != 0
+
+    def mask_areas(self) -> np.ndarray:
+        """Seed-mask pixels on every slice (a lazy mask is read slice by slice)."""
+        if isinstance(self._seed_mask, np.ndarray):
+            other = tuple(d for d in range(3) if d != self.axis)
+            return np.count_nonzero(self._seed_mask, axis=other)
+        return np.array([np.count_nonzero(self.mask_slice(z)) for z in range(self.count)])
+
     def image(self, z: int) -> np.ndarray:
         picture = np.asarray(self._get(z))
         if picture.shape[:2] != self.slice_shape or picture.ndim not in (2, 3):
@@ -367,8 +393,8 @@ class _Volume:
 
 
 def _seed_slices(volume: _Volume, seed_slices: Sequence[int] | None) -> tuple[int, ...]:
-    areas = np.count_nonzero(volume.mask, axis=tuple(d for d in range(3) if d != volume.axis))
     if seed_slices is None:
+        areas = volume.mask_areas()
         found = tuple(int(z) for z in np.flatnonzero(areas))
         if not found:
             raise ValueError(
@@ -385,7 +411,7 @@ def _seed_slices(volume: _Volume, seed_slices: Sequence[int] | None) -> tuple[in
                 f"seed slice {z} is out of range: axis {volume.axis} has slices 0 to "
                 f"{volume.count - 1}"
             )
-        if areas[z] == 0:
+        if not volume.mask_slice(z).any():
             raise ValueError(f"the mask on slice {z} is empty; nothing to propagate")
     return tuple(seeds)
 
@@ -398,7 +424,7 @@ def _make_fronts(
     def front(seed: int, step: int, limit: int) -> _Front:
         at_volume_end = limit in (0, volume.count - 1)
         reason = StopReason.VOLUME_END if at_volume_end else StopReason.RANGE_END
-        prior = volume.mask[volume.index(seed)]
+        prior = volume.mask_slice(seed)
         return _Front(seed, step, limit, reason, prior)
 
     groups = [[front(seeds[0], -1, first)]]
@@ -422,6 +448,7 @@ def propagate(
     intensity_range: tuple[float, float] | None = None,
     progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
+    out=None,
 ) -> PropagationResult:
     """Propagate the mask of the seed slice(s) through a volume, slice by slice.
 
@@ -430,12 +457,15 @@ def propagate(
     predictor : Predictor or RandomWalkerPredictor
         Anything with ``set_image``, ``set_prev_mask`` and ``predict``; it is left holding
         the last predicted slice.
-    image : numpy.ndarray or callable
-        (Z, Y, X) or channels-last (Z, Y, X, C) volume of the seed mask's shape, or a
+    image : numpy.ndarray, lazy array or callable
+        (Z, Y, X) or channels-last (Z, Y, X, C) volume of the seed mask's shape (NumPy, or a
+        zarr / dask array, read one slice at a time: see
+        :func:`napari_clickseg.io.zarr_volumes.open_lazy_volume`), or a
         function ``index -> image`` returning the 2D slice at ``index`` along ``axis``
         ((H, W) or (H, W, C), the in-plane axes in the volume's order).
-    seed_mask : numpy.ndarray
-        (Z, Y, X) volume, nonzero on the object on the annotated slices. It is not modified.
+    seed_mask : numpy.ndarray or lazy array
+        (Z, Y, X) volume, nonzero on the object on the annotated slices. It is not modified;
+        a lazy one is read slice by slice.
     axis : int, optional
         The axis to propagate along; slices keep the other two axes in their order.
     seed_slices : sequence of int, optional
@@ -447,7 +477,9 @@ def propagate(
         Three channels of a multi-channel image to feed as R, G, B (``set_image``'s).
     intensity_range : tuple of float, optional
         (low, high) intensity window of non-uint8 images; default for array volumes: the
-        volume's own minimum and maximum, so that all slices share one mapping.
+        volume's 0.5-99.5 percentile window
+        (:func:`napari_clickseg.engine.image_input.intensity_window`, the rule of every entry
+        point), so that all slices share one mapping.
     progress : callable, optional
         ``progress(done, total)`` after each predicted slice; ``total`` is the number of
         non-seed slices in the range, ``done`` counts those settled (predicted, or left out
@@ -456,6 +488,10 @@ def propagate(
     should_stop : callable, optional
         Checked before each prediction; when it returns True the run stops and returns what
         it has done (``cancelled=True``). A ``threading.Event``'s ``is_set`` fits.
+    out : array-like, optional
+        Zero-filled (Z, Y, X) array (NumPy, or a zarr array for volumes larger than memory)
+        that receives the mask slice by slice and becomes ``result.mask``; default: a new
+        bool array.
 
     Returns
     -------
@@ -487,9 +523,14 @@ def propagate(
             ".predict needs at least one click; use mode 'mask+center' or 'mask+points'"
         )
 
-    result_mask = np.zeros(volume.shape, bool)
+    if out is None:
+        result_mask = np.zeros(volume.shape, bool)
+    elif tuple(out.shape) != volume.shape:
+        raise ValueError(f"out has shape {tuple(out.shape)}; expected {volume.shape}")
+    else:
+        result_mask = out
     for z in seeds:  # only the seeds: other nonzero slices of seed_mask are not the user's seeds
-        result_mask[volume.index(z)] = volume.mask[volume.index(z)]
+        result_mask[volume.index(z)] = volume.mask_slice(z)
     groups = _make_fronts(volume, seeds, first, last)
     total = (last - first + 1) - len(seeds)
     done = 0
@@ -588,6 +629,6 @@ def _predict_slice(
 ) -> np.ndarray:
     predictor.set_image(volume.image(z), volume.channels, volume.intensity_range)
     if settings.uses_prior:
-        predictor.set_prev_mask(previous.astype(np.float32))
+        predictor.set_prev_mask(previous)  # bool: predictors convert what they keep
     prediction = predictor.predict(settings.clicks_for(previous))
     return np.asarray(prediction.mask, dtype=bool)

@@ -57,9 +57,10 @@ def interior_maximum(mask: np.ndarray) -> Click:
     Click
         Positive click at the distance-transform maximum (first in row-major order).
     """
-    depth = mask_depth(mask)
+    crop, (top, left) = _around(_check_mask(mask), 0)
+    depth = mask_depth(crop)
     row, col = np.unravel_index(int(np.argmax(depth)), depth.shape)
-    return Click(float(row), float(col), True)
+    return Click(float(row + top), float(col + left), True)
 
 
 def interior_points(
@@ -86,7 +87,8 @@ def interior_points(
         raise ValueError(f"max_points must be at least 1, got {max_points}")
     if not 0.0 <= min_depth_ratio <= 1.0:
         raise ValueError(f"min_depth_ratio must lie in [0, 1], got {min_depth_ratio}")
-    depth = mask_depth(mask)
+    crop, (top, left) = _around(_check_mask(mask), 0)
+    depth = mask_depth(crop)
     available = depth.copy()
     rows, cols = np.ogrid[: depth.shape[0], : depth.shape[1]]
     clicks: list[Click] = []
@@ -97,7 +99,7 @@ def interior_points(
         if value <= 0 or (clicks and value < min_depth_ratio * deepest):
             break
         row, col = np.unravel_index(index, depth.shape)
-        clicks.append(Click(float(row), float(col), True))
+        clicks.append(Click(float(row + top), float(col + left), True))
         available[(rows - row) ** 2 + (cols - col) ** 2 < value**2] = 0
     return clicks
 
@@ -133,8 +135,10 @@ def ring_points(mask: np.ndarray, count: int, margin: float) -> list[Click]:
         raise ValueError(f"count must be >= 0, got {count}")
     if margin <= 0:
         raise ValueError(f"margin must be positive, got {margin}")
-    outside = distance_transform_edt(~mask)
+    crop, (top, left) = _around(mask, int(np.ceil(margin)) + 2)
+    outside = distance_transform_edt(~crop)
     rows, cols = np.nonzero((outside >= margin) & (outside < margin + 1))
+    rows, cols = rows + top, cols + left
     if count == 0 or rows.size == 0:
         return []
     points = np.stack([rows, cols], axis=1).astype(np.float64)
@@ -145,6 +149,21 @@ def ring_points(mask: np.ndarray, count: int, margin: float) -> list[Click]:
         chosen.append(index)
         nearest = np.minimum(nearest, np.sum((points - points[index]) ** 2, axis=1))
     return [Click(float(points[i, 0]), float(points[i, 1]), False) for i in chosen]
+
+
+def _around(mask: np.ndarray, pad: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """The mask's bounding box grown by ``pad`` (clamped to the image) and its corner.
+
+    The distance transforms above give the same values on this crop as on the whole slice
+    (every pixel they look for lies inside it), at a cost that follows the object, not the
+    slice: propagation through 8000 x 8000 sections stays cheap.
+    """
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask[rows[0] : rows[-1] + 1].any(axis=0))
+    top, left = max(0, int(rows[0]) - pad), max(0, int(cols[0]) - pad)
+    bottom = min(mask.shape[0], int(rows[-1]) + pad + 1)
+    right = min(mask.shape[1], int(cols[-1]) + pad + 1)
+    return mask[top:bottom, left:right], (top, left)
 
 
 def _check_mask(mask: np.ndarray) -> np.ndarray:

@@ -116,7 +116,7 @@ def simulate_seed(
     )
     mask = np.zeros(gt.shape, bool)
     place = tuple(index if d == axis else slice(None) for d in range(3))
-    mask[place] = predictor.get_state().prev_probs > settings.threshold
+    mask[place] = predictor.get_state().mask(settings.threshold)
     return SimulatedSeed(mask, index, axis, tuple(record.clicks), tuple(record.ious))
 
 

@@ -56,7 +56,7 @@ class Session:
     @property
     def mask(self) -> np.ndarray:
         """(H, W) boolean mask of the current object at the predictor's threshold."""
-        return self.probs > self.predictor.threshold
+        return self._steps[self._position].state.mask(self.predictor.threshold)
 
     @property
     def can_undo(self) -> bool:

@@ -111,12 +111,21 @@ def bbox_iou(a: Roi, b: Roi) -> float:
 
 def object_roi(mask: np.ndarray, clicks: Sequence[Click], settings: ZoomInSettings) -> Roi:
     """Box of the mask plus the positive clicks' pixels, expanded and clamped."""
-    mask = mask.copy()
+    return object_roi_from_box(bbox_from_mask(mask), mask.shape, clicks, settings)
+
+
+def object_roi_from_box(
+    box: Roi, shape: tuple[int, int], clicks: Sequence[Click], settings: ZoomInSettings
+) -> Roi:
+    """:func:`object_roi` from the mask's bounding box instead of the mask."""
+    rmin, rmax, cmin, cmax = box
     for click in clicks:
         if click.is_positive:
-            mask[int(click.row), int(click.col)] = True
-    roi = expand_bbox(bbox_from_mask(mask), settings.expansion_ratio, settings.crop_floor())
-    return clamp_bbox(roi, *mask.shape)
+            row, col = int(click.row), int(click.col)
+            rmin, rmax = min(rmin, row), max(rmax, row)
+            cmin, cmax = min(cmin, col), max(cmax, col)
+    roi = expand_bbox((rmin, rmax, cmin, cmax), settings.expansion_ratio, settings.crop_floor())
+    return clamp_bbox(roi, *shape)
 
 
 def clicks_inside_roi(roi: Roi, clicks: Sequence[Click]) -> bool:
@@ -154,10 +163,26 @@ def next_roi(
         Inclusive (rmin, rmax, cmin, cmax).
     """
     mask = prev_probs > settings.prob_thresh
-    if mask.any():
-        candidate = object_roi(mask, clicks, settings)
+    box = bbox_from_mask(mask) if mask.any() else None
+    return next_roi_from_box(current, box, mask.shape, clicks, settings)
+
+
+def next_roi_from_box(
+    current: Roi | None,
+    mask_box: Roi | None,
+    shape: tuple[int, int],
+    clicks: Sequence[Click],
+    settings: ZoomInSettings,
+) -> Roi:
+    """:func:`next_roi` from the bounding box of ``prev_probs > prob_thresh`` (None: empty).
+
+    The predictor keeps its previous map compact (:class:`~napari_clickseg.engine.roi_map.
+    RoiMap`) and computes only this box, so ZoomIn never needs the full-resolution map.
+    """
+    if mask_box is not None:
+        candidate = object_roi_from_box(mask_box, shape, clicks, settings)
     else:
-        candidate = (0, mask.shape[0] - 1, 0, mask.shape[1] - 1)
+        candidate = (0, shape[0] - 1, 0, shape[1] - 1)
     if current is None or not clicks_inside_roi(current, clicks):
         return candidate
     if bbox_iou(candidate, current) < settings.recompute_thresh_iou:

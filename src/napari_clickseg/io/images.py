@@ -68,22 +68,22 @@ def read_image(path: str | Path) -> np.ndarray:
     """
     path = Path(path)
     _check_file(path, IMAGE_SUFFIXES)
+    if path.suffix.lower() in TIFF_SUFFIXES:
+        # The napari reader's check: a damaged TIFF says so instead of giving an empty array.
+        return _with_tiff(path, lambda tif: _first_series(tif)[0], "cannot decode image")
     try:
-        if path.suffix.lower() in TIFF_SUFFIXES:
-            import tifffile
+        from skimage import io as skio
 
-            image = tifffile.imread(path)
-        else:
-            from skimage import io as skio
-
-            image = skio.imread(path)
+        image = np.asarray(skio.imread(path))
     except MemoryError:
         raise
     except Exception as exc:  # the decoders raise many types for corrupt files
         raise UnreadableFileError(
             f"cannot decode image {path}: {exc.__class__.__name__}: {exc}"
         ) from exc
-    return np.asarray(image)
+    if image.size == 0:
+        raise UnreadableFileError(f"cannot decode image {path}: no pixels (damaged or empty file)")
+    return image
 
 
 def tiff_page_count(path: str | Path) -> int:
@@ -184,16 +184,18 @@ def read_tiff_stack(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
         If the file is not a readable TIFF.
     """
 
-    def series(tif) -> tuple[np.ndarray, dict[str, Any]]:
-        if not tif.series or not len(tif.pages):
-            raise UnreadableFileError("no image in the file (damaged or empty TIFF)")
-        shaped = tif.shaped_metadata or ()
-        metadata = dict(shaped[0]) if shaped and isinstance(shaped[0], dict) else {}
-        if "scale" not in metadata and (scale := _imagej_scale(tif)) is not None:
-            metadata["scale"] = scale
-        return np.asarray(tif.asarray()), metadata
+    return _with_tiff(path, _first_series, "cannot read TIFF")
 
-    return _with_tiff(path, series, "cannot read TIFF")
+
+def _first_series(tif) -> tuple[np.ndarray, dict[str, Any]]:
+    """The first image series of an open TIFF and its JSON metadata (see read_tiff_stack)."""
+    if not tif.series or not len(tif.pages):
+        raise UnreadableFileError("no image in the file (damaged or empty TIFF)")
+    shaped = tif.shaped_metadata or ()
+    metadata = dict(shaped[0]) if shaped and isinstance(shaped[0], dict) else {}
+    if "scale" not in metadata and (scale := _imagej_scale(tif)) is not None:
+        metadata["scale"] = scale
+    return np.asarray(tif.asarray()), metadata
 
 
 def _imagej_scale(tif) -> list[float] | None:

@@ -21,7 +21,11 @@ from typing import Any
 import torch
 
 from napari_clickseg.models import icmformer_swin, piclick
-from napari_clickseg.models.errors import CheckpointError, NotACheckpointError
+from napari_clickseg.models.errors import (
+    CheckpointError,
+    CheckpointMismatchError,
+    NotACheckpointError,
+)
 from napari_clickseg.models.icmformer import ICMFormerConfig
 from napari_clickseg.models.interface import ClickSegModel
 from napari_clickseg.models.registry import (
@@ -64,10 +68,6 @@ _SELF_DESCRIBING = (
 _HEADS_BY_WIDTH = {160: 4, 768: 12, 1024: 16, 1280: 16}
 
 _MAX_LISTED = 12
-
-
-class CheckpointMismatchError(CheckpointError):
-    """The weights in a file do not fit the model its config describes."""
 
 
 def load_model(

@@ -8,7 +8,7 @@ Two families:
 - :class:`CheckpointError` (a :class:`ValueError`): a file could not be loaded as a checkpoint.
   :class:`UnsafeCheckpointError` when the file asks for something that is not allowed (a global
   that could run code), :class:`NotACheckpointError` when the file is missing, empty, damaged or
-  of another kind.
+  of another kind, :class:`CheckpointMismatchError` when its weights do not fit its model.
 - :class:`WeightsError`: the weights registry and the download cache.
   :class:`UnknownWeightsError` for a name that is not registered,
   :class:`WeightsDownloadError` for a failed or corrupted download,
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 __all__ = [
     "CheckpointError",
+    "CheckpointMismatchError",
     "ManualDownloadRequiredError",
     "NotACheckpointError",
     "UnknownWeightsError",
@@ -45,6 +46,10 @@ class CheckpointError(ValueError):
 
     def __reduce__(self):  # keep the extra attribute when sent between processes
         return (type(self), (str(self), self.path))
+
+
+class CheckpointMismatchError(CheckpointError):
+    """The weights in a file do not fit the model its config describes."""
 
 
 class NotACheckpointError(CheckpointError):

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from napari_clickseg.models.click_maps import click_maps
+from napari_clickseg.models.errors import CheckpointMismatchError
 from napari_clickseg.models.heads import AllMLPHead
 from napari_clickseg.models.icmformer import CrossModalityBlock
 from napari_clickseg.models.interface import (
@@ -269,8 +270,6 @@ def config_from_official(
         width = int(state_dict["head.convs.0.conv.weight"].shape[0])
         with_prev = int(state_dict["backbone.patch_embed_coords.proj.weight"].shape[1]) == 3
     except (KeyError, ValueError) as exc:
-        from napari_clickseg.models.checkpoints import CheckpointMismatchError
-
         raise CheckpointMismatchError(
             f"{path} does not look like an iCMFormer Swin checkpoint ({exc!r})"
         ) from exc
