@@ -1,0 +1,180 @@
+"""The image layer the annotation dock works on, and the dock's own layers over it.
+
+The dock adds four layers over the chosen image: "committed objects" and "current object"
+(Labels) and the positive and negative clicks (Points, :mod:`click_layers`). :class:`OwnLayers`
+keeps the image choice in step with the viewer's image layers, makes those layers (reusing
+layers with our names and the image's shape, so reopening the dock keeps the work) and makes a
+deleted one again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QComboBox
+
+from napari_clickseg._widgets.click_layers import ClickLayers
+from napari_clickseg._widgets.layer_geometry import (
+    GeometryError,
+    check_annotatable,
+    layer_spatial_shape,
+    transform_kwargs,
+)
+
+CURRENT_NAME = "current object"
+COMMITTED_NAME = "committed objects"
+NO_IMAGE = "No image layer: open an image or a volume (File > Open, or a sample)."
+
+
+class OwnLayers:
+    """The chosen image layer and the dock's layers on it.
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+        The viewer.
+    combo : QComboBox
+        The image choice; its items follow the viewer's image layers.
+    on_attached : callable
+        ``on_attached(layer)`` after the dock's layers were made for a newly chosen image.
+    on_detached : callable
+        Called with no argument after the image was let go (its clicks and masks stay).
+    on_clicks_changed : callable
+        Called when people changed the click layers.
+    say : callable
+        ``say(text, level)`` shows a message.
+    """
+
+    def __init__(
+        self,
+        viewer: Any,
+        combo: QComboBox,
+        on_attached: Callable[[Any], None],
+        on_detached: Callable[[], None],
+        on_clicks_changed: Callable[[], None],
+        say: Callable[..., None],
+    ) -> None:
+        self.viewer = viewer
+        self.combo = combo
+        self.image_layer: Any = None
+        self.clicks: ClickLayers | None = None
+        self.current_layer: Any = None
+        self.committed_layer: Any = None
+        self._on_attached = on_attached
+        self._on_detached = on_detached
+        self._on_clicks_changed = on_clicks_changed
+        self._say = say
+        self._attaching = False
+        combo.currentIndexChanged.connect(self.on_choice)
+
+    def image_layers(self) -> list[Any]:
+        """The viewer's image layers, bottom first."""
+        return [layer for layer in self.viewer.layers if type(layer).__name__ == "Image"]
+
+    def refresh_choices(self, *_: Any) -> bool:
+        """Follow the viewer's image layers (a layer was added or removed).
+
+        Returns
+        -------
+        bool
+            True when the same image layer stays chosen.
+        """
+        if self._attaching:
+            return False  # our own layers being added
+        names = [layer.name for layer in self.image_layers()]
+        current = self.combo.currentText() or self._preferred_image_name()
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        self.combo.addItems(names)
+        if current in names:
+            self.combo.setCurrentText(current)
+        self.combo.blockSignals(False)
+        chosen = self.combo.currentText()
+        if self.image_layer is not None and self.own_layer_deleted():
+            # Made anew once the event loop runs again, not inside the removal: while napari
+            # clears all layers (closing the viewer) a layer made here would be removed next.
+            QTimer.singleShot(0, self._restore)
+        kept = self.image_layer is not None and self.image_layer.name == chosen
+        if not kept:
+            self.on_choice()
+        if not names:
+            self._say(NO_IMAGE)
+        return kept
+
+    def _preferred_image_name(self) -> str:
+        """The selected image layer, else the top visible one, else ''."""
+        active = self.viewer.layers.selection.active
+        if active is not None and type(active).__name__ == "Image":
+            return active.name
+        visible = [layer for layer in self.image_layers() if layer.visible]
+        return visible[-1].name if visible else ""
+
+    def on_choice(self, *_: Any) -> None:
+        """Annotate the image layer the combo box names."""
+        name = self.combo.currentText()
+        layer = next((lyr for lyr in self.image_layers() if lyr.name == name), None)
+        if layer is self.image_layer:
+            return
+        self.detach()
+        if layer is not None:
+            self.attach(layer)
+
+    def _restore(self) -> None:
+        """Make a deleted dock layer anew, keeping the clicks and masks that still exist."""
+        layer = self.image_layer
+        if layer is None or layer not in self.viewer.layers or not self.own_layer_deleted():
+            return
+        self.detach()
+        self.attach(layer)
+
+    def own_layer_deleted(self) -> bool:
+        """Whether one of the dock's layers is no longer in the viewer."""
+        own = [self.current_layer, self.committed_layer]
+        if self.clicks is not None:
+            own += [self.clicks.positive, self.clicks.negative]
+        return any(layer is None or layer not in self.viewer.layers for layer in own)
+
+    def attach(self, layer: Any) -> None:
+        """Make (or reuse) the dock's layers over ``layer``; a message when it cannot be."""
+        try:
+            check_annotatable(layer)
+        except GeometryError as error:
+            self._say(str(error), "warning")
+            return
+        self._attaching = True
+        try:
+            self.image_layer = layer
+            # Labels first, so that the click layers are drawn on top of the masks.
+            self.committed_layer = self._labels_layer(COMMITTED_NAME, np.uint32, opacity=0.4)
+            self.current_layer = self._labels_layer(CURRENT_NAME, np.uint8, opacity=0.5)
+            self.clicks = ClickLayers(self.viewer, layer, self._on_clicks_changed)
+            self.viewer.layers.selection.active = layer
+        finally:
+            self._attaching = False
+        self._on_attached(layer)
+
+    def detach(self) -> None:
+        """Let the image go (the layers stay in the viewer)."""
+        if self.clicks is not None:
+            self.clicks.disconnect()
+        self.image_layer = None
+        self.clicks = None
+        self.current_layer = None
+        self.committed_layer = None
+        self._on_detached()
+
+    def _labels_layer(self, name: str, dtype: Any, opacity: float) -> Any:
+        shape = layer_spatial_shape(self.image_layer)
+        for layer in self.viewer.layers:
+            if (
+                layer.name == name
+                and type(layer).__name__ == "Labels"
+                and tuple(layer.data.shape) == shape
+            ):
+                return layer
+        return self.viewer.add_labels(
+            np.zeros(shape, dtype), name=name, opacity=opacity, **transform_kwargs(self.image_layer)
+        )
