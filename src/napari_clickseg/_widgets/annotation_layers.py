@@ -5,6 +5,11 @@ The dock adds four layers over the chosen image: "committed objects" and "curren
 keeps the image choice in step with the viewer's image layers, makes those layers (reusing
 layers with our names and the image's shape, so reopening the dock keeps the work) and makes a
 deleted one again.
+
+The layers always carry the image's geometry: its world transform (scale, translate, rotate,
+shear, affine; followed when it changes, so clicks and masks stay over the image) and the scan
+geometry the reader stored in its metadata (``metadata["nifti"]``), so that saving a Labels
+layer with the plugin's NIfTI writer keeps the scan's affine.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import numpy as np
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QComboBox
 
+from napari_clickseg._reader import NIFTI_METADATA_KEY
 from napari_clickseg._widgets.click_layers import ClickLayers
 from napari_clickseg._widgets.layer_geometry import (
     GeometryError,
@@ -27,6 +33,8 @@ from napari_clickseg._widgets.layer_geometry import (
 CURRENT_NAME = "current object"
 COMMITTED_NAME = "committed objects"
 NO_IMAGE = "No image layer: open an image or a volume (File > Open, or a sample)."
+#: Events of an image layer after which the dock's layers take its transform again.
+TRANSFORM_EVENTS = ("scale", "translate", "rotate", "shear", "affine")
 
 
 class OwnLayers:
@@ -151,6 +159,9 @@ class OwnLayers:
             self.committed_layer = self._labels_layer(COMMITTED_NAME, np.uint32, opacity=0.4)
             self.current_layer = self._labels_layer(CURRENT_NAME, np.uint8, opacity=0.5)
             self.clicks = ClickLayers(self.viewer, layer, self._on_clicks_changed)
+            self.follow_transform()
+            for event in TRANSFORM_EVENTS:
+                getattr(layer.events, event).connect(self.follow_transform)
             self.viewer.layers.selection.active = layer
         finally:
             self._attaching = False
@@ -160,21 +171,67 @@ class OwnLayers:
         """Let the image go (the layers stay in the viewer)."""
         if self.clicks is not None:
             self.clicks.disconnect()
+        if self.image_layer is not None:
+            for event in TRANSFORM_EVENTS:
+                getattr(self.image_layer.events, event).disconnect(self.follow_transform)
         self.image_layer = None
         self.clicks = None
         self.current_layer = None
         self.committed_layer = None
         self._on_detached()
 
+    def own_layers(self) -> list[Any]:
+        """The dock's layers that exist: committed, current, positive and negative clicks."""
+        own = [self.committed_layer, self.current_layer]
+        if self.clicks is not None:
+            own += [self.clicks.positive, self.clicks.negative]
+        return [layer for layer in own if layer is not None]
+
+    def follow_transform(self, *_: Any) -> None:
+        """Give the dock's layers the image's world transform (on every change of it)."""
+        if self.image_layer is None:
+            return
+        transform = transform_kwargs(self.image_layer)
+        for layer in self.own_layers():
+            for name, value in transform.items():
+                setattr(layer, name, value)
+
     def _labels_layer(self, name: str, dtype: Any, opacity: float) -> Any:
         shape = layer_spatial_shape(self.image_layer)
+        geometry = scan_metadata(self.image_layer)
         for layer in self.viewer.layers:
             if (
                 layer.name == name
                 and type(layer).__name__ == "Labels"
                 and tuple(layer.data.shape) == shape
             ):
+                layer.metadata = {
+                    **{k: v for k, v in layer.metadata.items() if k != NIFTI_METADATA_KEY},
+                    **geometry,
+                }
                 return layer
         return self.viewer.add_labels(
-            np.zeros(shape, dtype), name=name, opacity=opacity, **transform_kwargs(self.image_layer)
+            np.zeros(shape, dtype),
+            name=name,
+            opacity=opacity,
+            metadata=geometry,
+            **transform_kwargs(self.image_layer),
         )
+
+
+def scan_metadata(image_layer: Any) -> dict[str, Any]:
+    """The part of an image layer's metadata that writers need to save on the scan's grid.
+
+    Parameters
+    ----------
+    image_layer : napari.layers.Image
+        The annotated image.
+
+    Returns
+    -------
+    dict
+        ``{"nifti": geometry}`` when the plugin's reader stored the scan's NIfTI geometry,
+        else empty.
+    """
+    geometry = (image_layer.metadata or {}).get(NIFTI_METADATA_KEY)
+    return {} if geometry is None else {NIFTI_METADATA_KEY: geometry}
