@@ -162,6 +162,7 @@ class ClickSync:
         clicks = self.dock.clicks
         if clicks is None:
             return
+        self._drop_off_image()
         groups = clicks.clicks_by_slice(self.plane)
         for key in set(groups) | set(self._submitted):
             wanted = tuple(groups.get(key, ()))
@@ -170,6 +171,41 @@ class ClickSync:
             self._submitted[key] = wanted
             self._submit(key, wanted)
         self.dock.files.schedule_autosave()
+
+    def on_image(self, record: ClickRecord) -> bool:
+        """Whether a click lies on the image (a real slice, inside the rows and columns)."""
+        image = self.dock.image_layer
+        ndim = len(layer_spatial_shape(image))
+        point = np.asarray(record.point, float)
+        axis_ok = record.axis is None if ndim == 2 else record.axis in range(ndim)
+        if not axis_ok or point.shape != (ndim,) or not np.isfinite(point).all():
+            return False
+        plane = self.plane(record.axis)
+        return inside(image, plane, *plane.locate(point))
+
+    def _drop_off_image(self) -> None:
+        """Remove clicks that are not on the image (typed in, dragged off, loaded), saying so.
+
+        The engine refuses such clicks; left in the layers they would fail every later click
+        on their slice.
+        """
+        clicks = self.dock.clicks
+        off = [record for record in clicks.records() if not self.on_image(record)]
+        if not off:
+            return
+        for record in off:
+            clicks.remove(record)
+        image = self.dock.image_layer
+        where = ", ".join(
+            "(" + ", ".join(f"{v:g}" for v in record.point) + ")" for record in off[:3]
+        )
+        more = f" and {len(off) - 3} more" if len(off) > 3 else ""
+        self.dock.say(
+            f"{len(off)} click(s) outside the image {image.name!r} dropped: {where}{more} "
+            f"(pixel coordinates; the image has shape {layer_spatial_shape(image)}). Click on "
+            "the image itself.",
+            "warning",
+        )
 
     def _submit(self, key: SliceKey, wanted: tuple) -> None:
         sessions = self.dock.sessions
