@@ -6,7 +6,8 @@ threads at once and the GUI never waits. A job submitted with a key replaces a q
 the same key (a click made while a prediction runs supersedes the queued one), and the result
 of a running job is dropped when a newer job with its key is already waiting: only the newest
 state of a slice is ever shown. A running forward pass itself cannot be interrupted; it is at
-most one prediction of delay.
+most one prediction of delay. Once the runner's parent (the dock) is deleted, as when napari
+closes while a job runs, outcomes are dropped: no callback touches a deleted widget.
 """
 
 from __future__ import annotations
@@ -78,7 +79,22 @@ class JobRunner(QObject):
         self._queue.clear()
 
     # -- internals --------------------------------------------------------------------------
+    def _alive(self) -> bool:
+        """Whether the Qt side of this runner exists; it is deleted with its parent (the dock)
+        when napari closes, maybe while a job still runs."""
+        try:
+            self.objectName()
+        except RuntimeError:
+            return False
+        return True
+
     def _start_next(self) -> None:
+        if not self._alive():
+            self._closed = True
+            self._queue.clear()
+            self._running = None
+            self._worker = None
+            return
         if not self._queue or self._closed:
             self._running = None
             self._worker = None
@@ -100,7 +116,8 @@ class JobRunner(QObject):
         return job.key is not None and any(queued.key == job.key for queued in self._queue)
 
     def _deliver(self, job: Job, result: Any, error: BaseException | None) -> None:
-        if self._closed or self._superseded(job):
+        # The callbacks update the dock's widgets: never once the dock is gone.
+        if self._closed or not self._alive() or self._superseded(job):
             return
         if error is not None:
             job.on_error(error)
