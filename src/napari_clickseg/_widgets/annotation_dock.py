@@ -197,7 +197,8 @@ class AnnotationDock(QWidget):
         self.click_sync.view_changed()
         self.say(f"Annotating {layer.name!r}: left click = object, right click = background.")
 
-    def _on_image_detached(self) -> None:
+    def _on_image_detached(self, name: str) -> None:
+        self.propagation.image_detached(name)
         self.committed_prompts = {}
         self.new_object()
 

@@ -49,7 +49,7 @@ class OwnLayers:
     on_attached : callable
         ``on_attached(layer)`` after the dock's layers were made for a newly chosen image.
     on_detached : callable
-        Called with no argument after the image was let go (its clicks and masks stay).
+        ``on_detached(name)`` after the image ``name`` was let go (its clicks and masks stay).
     on_clicks_changed : callable
         Called when people changed the click layers.
     say : callable
@@ -61,7 +61,7 @@ class OwnLayers:
         viewer: Any,
         combo: QComboBox,
         on_attached: Callable[[Any], None],
-        on_detached: Callable[[], None],
+        on_detached: Callable[[str], None],
         on_clicks_changed: Callable[[], None],
         say: Callable[..., None],
     ) -> None:
@@ -171,14 +171,16 @@ class OwnLayers:
         """Let the image go (the layers stay in the viewer)."""
         if self.clicks is not None:
             self.clicks.disconnect()
+        name = ""
         if self.image_layer is not None:
+            name = self.image_layer.name
             for event in TRANSFORM_EVENTS:
                 getattr(self.image_layer.events, event).disconnect(self.follow_transform)
         self.image_layer = None
         self.clicks = None
         self.current_layer = None
         self.committed_layer = None
-        self._on_detached()
+        self._on_detached(name)
 
     def own_layers(self) -> list[Any]:
         """The dock's layers that exist: committed, current, positive and negative clicks."""

@@ -46,11 +46,19 @@ class Propagation:
     def __init__(self, dock: AnnotationDock) -> None:
         self.dock = dock
         self._stop: threading.Event | None = None
+        #: Name of the image propagation ran on, once that image was let go meanwhile.
+        self._lost_image: str | None = None
 
     @property
     def running(self) -> bool:
         """Whether a propagation runs."""
         return self._stop is not None
+
+    def image_detached(self, name: str) -> None:
+        """The image ``name`` was removed (or another chosen): stop, write nothing."""
+        if self._stop is not None:
+            self._lost_image = name
+            self._stop.set()
 
     def start_or_cancel(self) -> None:
         """The button: start a propagation, or cancel the running one."""
@@ -107,19 +115,28 @@ class Propagation:
 
         def done(result: Any) -> None:
             bar.close()
-            self._end()
-            self._write(result, seed)
+            if not self._end():
+                self._write(result, seed)
 
         def failed(error: BaseException) -> None:
             bar.close()
-            self._end()
-            dock.say(f"Propagation failed: {error}", "error")
+            if not self._end():
+                dock.say(f"Propagation failed: {error}", "error")
 
         dock.runner.submit(Job(run, done, failed, description="propagating"))
 
-    def _end(self) -> None:
+    def _end(self) -> bool:
+        """Back to idle; True (with a message) when the image was let go meanwhile."""
         self._stop = None
         self.dock.propagate_button.setText("Propagate")
+        lost, self._lost_image = self._lost_image, None
+        if lost is not None:
+            self.dock.say(
+                f"Propagation stopped: the image layer {lost!r} was removed (or another image "
+                "chosen) while propagating; nothing was written.",
+                "warning",
+            )
+        return lost is not None
 
     def _write(self, result: Any, seed: np.ndarray) -> None:
         # Only slices propagation wrote change; the annotated (seed) slices stay as they are.
