@@ -44,6 +44,6 @@ def step_candidate(dock: AnnotationDock, step: int) -> None:
             sync.show_prediction,
             dock.models.prediction_failed,
             key=("slice", key),
-            description="candidate",
+            description="choosing a candidate",
         )
     )

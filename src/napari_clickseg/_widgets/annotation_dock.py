@@ -8,7 +8,8 @@ The dock wires its parts together, each in its own module:
 - :mod:`click_sync`: clicks in the layers -> jobs -> masks, undo and redo of clicks;
 - :mod:`annotation_candidates`: cycling PiClick's mask candidates;
 - :mod:`annotation_propagation`: propagating the object through the volume;
-- :mod:`annotation_files`: saving, loading prompts and autosave.
+- :mod:`annotation_files`: saving, loading prompts and autosave;
+- :mod:`annotation_busy`: the busy state while a job runs (status, bar, Cancel).
 
 Committing an object (and starting the next one) and the hooks into the viewer live here.
 Everything computed lives in ``engine``.
@@ -25,6 +26,7 @@ from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QWidget
 
 from napari_clickseg._widgets import keybindings
+from napari_clickseg._widgets.annotation_busy import BusyDisplay
 from napari_clickseg._widgets.annotation_candidates import step_candidate
 from napari_clickseg._widgets.annotation_files import AnnotationFiles
 from napari_clickseg._widgets.annotation_layers import (
@@ -76,6 +78,7 @@ class AnnotationDock(QWidget):
                 "load": lambda: self.files.ask_load(),
                 "choose_autosave_folder": lambda: self.files.choose_autosave_folder(),
                 "autosave": self.schedule_autosave,
+                "cancel": lambda: self.propagation.cancel(),
             }
         )
         self.panel = panel
@@ -91,6 +94,8 @@ class AnnotationDock(QWidget):
         self.autosave_folder = panel.autosave_folder
         self.propagation_mode = panel.propagation_mode
         self.propagate_button = panel.propagate_button
+        self.busy_bar = panel.busy_bar
+        self.cancel_button = panel.cancel_button
         self.setLayout(panel.layout)
 
         self.own = OwnLayers(
@@ -105,6 +110,9 @@ class AnnotationDock(QWidget):
         self.click_sync = ClickSync(self)
         self.propagation = Propagation(self)
         self.files = AnnotationFiles(self)
+        self.busy = BusyDisplay(
+            self.runner, panel, lambda: self.propagation.running, self.click_sync.update_status
+        )
 
         self.channel_map.changed.connect(self.models.channels_changed)
         self.model_choice.changed.connect(self.models.load)

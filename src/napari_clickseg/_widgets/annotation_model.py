@@ -57,7 +57,7 @@ class ModelKeeper:
             return choice.build_predictor(progress, spec)
 
         self.dock.runner.submit(
-            Job(run, self._loaded, self._failed, key="model", description="loading the model")
+            Job(run, self._loaded, self._failed, key="model", description=f"loading {spec.label}")
         )
 
     def _loaded(self, predictor: Any) -> None:

@@ -18,6 +18,7 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QProgressBar,
     QPushButton,
     QVBoxLayout,
 )
@@ -47,7 +48,7 @@ class AnnotationPanel:
     slots : mapping of str to callable
         The slots of :data:`EDIT_BUTTONS`, :data:`CANDIDATE_BUTTONS` and ``propagate``,
         ``save``, ``load``, ``choose_autosave_folder``, ``autosave`` (called when the autosave
-        box is toggled).
+        box is toggled) and ``cancel`` (the busy row's Cancel button).
     """
 
     def __init__(self, slots: Mapping[str, Callable[[], Any]]) -> None:
@@ -63,6 +64,15 @@ class AnnotationPanel:
         self.candidate_label = QLabel("")
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setRange(0, 0)  # no known end: a moving bar
+        self.busy_bar.setTextVisible(False)
+        self.busy_bar.setMaximumHeight(8)
+        self.busy_bar.hide()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the running propagation")
+        self.cancel_button.clicked.connect(lambda _=False: slots["cancel"]())
+        self.cancel_button.hide()
         self.autosave_box = QCheckBox("autosave to")
         self.autosave_box.toggled.connect(lambda _=False: slots["autosave"]())
         self.autosave_folder = QLineEdit()
@@ -78,6 +88,10 @@ class AnnotationPanel:
         candidate_row.addWidget(self.candidate_label)
         layout.addLayout(candidate_row)
         layout.addWidget(self.status)
+        busy_row = QHBoxLayout()
+        busy_row.addWidget(self.busy_bar, 1)
+        busy_row.addWidget(self.cancel_button)
+        layout.addLayout(busy_row)
         layout.addWidget(self._propagate_group())
         layout.addWidget(self._files_group(slots))
         layout.addWidget(self._keys_group())

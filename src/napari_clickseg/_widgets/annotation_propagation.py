@@ -63,9 +63,14 @@ class Propagation:
     def start_or_cancel(self) -> None:
         """The button: start a propagation, or cancel the running one."""
         if self._stop is not None:
-            self._stop.set()
+            self.cancel()
             return
         self.start()
+
+    def cancel(self) -> None:
+        """Stop the running propagation after the slice it is on (what was done is kept)."""
+        if self._stop is not None:
+            self._stop.set()
 
     def start(self, mode: str | None = None) -> None:
         """Propagate the current object from its annotated slices through the volume."""
@@ -143,7 +148,11 @@ class Propagation:
         new = result.mask & ~seed
         current = self.dock.current_layer
         if current is None or not new.any():
-            self.dock.say("Propagation added nothing (the object did not continue).")
+            self.dock.say(
+                "Propagation cancelled before it added a slice."
+                if result.cancelled
+                else "Propagation added nothing (the object did not continue)."
+            )
             return
         with current.block_history():
             current.data_setitem(np.nonzero(new), 1)

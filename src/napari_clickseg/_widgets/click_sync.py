@@ -223,7 +223,7 @@ class ClickSync:
                 self.show_prediction,
                 self.dock.models.prediction_failed,
                 key=("slice", key),
-                description=f"slice {key[1]}",
+                description=f"predicting {_slice_name(key)}",
             )
         )
 
@@ -252,7 +252,7 @@ class ClickSync:
             return
         clicks = self.dock.clicks
         count = 0 if clicks is None else sum(1 for r in clicks.records() if r.key() == key)
-        where = "image" if key[0] is None else f"axis {key[0]} slice {key[1]}"
+        where = _slice_name(key)
         self.dock.status.setText(f"{where}: {count} click(s) on the current object.")
         selected, total, scores = self.candidates.get(key, (0, 1, None))
         if total > 1:
@@ -272,3 +272,9 @@ class ClickSync:
             return
         self.dock.clicks.show_axis(plane.axis)
         self.update_status()
+
+
+def _slice_name(key: SliceKey) -> str:
+    """'image' for a 2D image, else 'axis <axis> slice <index>'."""
+    axis, index = key
+    return "image" if axis is None else f"axis {axis} slice {index}"

@@ -37,9 +37,12 @@ class JobRunner(QObject):
     -------
     busy_changed(bool)
         True when work starts after idling, False when the queue runs empty.
+    started(str)
+        A job starts; its description.
     """
 
     busy_changed = Signal(bool)
+    started = Signal(str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -110,6 +113,7 @@ class JobRunner(QObject):
         worker.errored.connect(lambda error, job=job: self._deliver(job, None, error))
         worker.finished.connect(self._start_next)
         self._worker = worker
+        self.started.emit(job.description)
         worker.start()
 
     def _superseded(self, job: Job) -> bool:
