@@ -69,3 +69,49 @@ def test_dock_layers_follow_the_image_transform(qtbot, viewer):
     assert dock.current_layer.data[1, 30, 50]
     np.testing.assert_allclose(dock.clicks.positive.data_to_world(dock.clicks.positive.data[-1]),
                                world)
+
+
+def test_current_object_colour_differs_from_committed_objects(qtbot, viewer):
+    dock = dock_on_volume(qtbot, viewer)
+    current = np.asarray(dock.current_layer.get_color(1))[:3]
+    for label in range(1, 31):
+        committed = np.asarray(dock.committed_layer.get_color(label))[:3]
+        assert np.abs(current - committed).sum() > 0.5, label
+
+
+def test_dock_layers_stay_above_layers_opened_later(qtbot, viewer):
+    dock = dock_on_volume(qtbot, viewer)
+    viewer.add_labels(np.zeros((6, 48, 64), np.uint8), name="seg")
+    viewer.add_image(np.zeros((6, 48, 64), np.uint8), name="t2")
+    names = [layer.name for layer in viewer.layers]
+    assert names[-4:] == ["committed objects", "current object", "positive clicks",
+                          "negative clicks"]
+    assert dock.image_layer.name == "volume"
+
+
+def _marker_pixels(viewer):
+    """Pixels of the positive click's green fill on the black image."""
+    shot = viewer.screenshot(canvas_only=True, flash=False)
+    return int(((shot[..., 1] > 150) & (shot[..., 0] < 100) & (shot[..., 2] < 100)).sum())
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [{}, {"affine": np.diag([40.0, 4.0, 4.0, 1.0])}, {"scale": (40.0, 4.0, 4.0)}, {"rotate": 30}],
+)
+def test_click_markers_stay_visible_under_any_transform(qtbot, make_napari_viewer, transform):
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(np.zeros((6, 240, 240), np.uint8), name="volume", **transform)
+    dock = open_dock(qtbot, viewer)
+    image = dock.image_layer
+    viewer.dims.set_point(0, image.data_to_world((3, 0, 0))[0])
+    assert dock.add_click_at_world(image.data_to_world((3, 120, 120)), True) is not None
+    wait(qtbot, dock)
+    dock.current_layer.visible = False
+    viewer.reset_view()
+    assert _marker_pixels(viewer) >= 15
+    # set after the click: the marker follows too
+    image.affine = np.diag([1.0, 3.0, 3.0, 1.0])
+    viewer.dims.set_point(0, image.data_to_world((3, 0, 0))[0])
+    viewer.reset_view()
+    assert _marker_pixels(viewer) >= 15

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from napari.utils.colormaps import DirectLabelColormap
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QComboBox
 
@@ -32,6 +33,9 @@ from napari_clickseg._widgets.layer_geometry import (
 
 CURRENT_NAME = "current object"
 COMMITTED_NAME = "committed objects"
+#: The current object's colour (magenta): far from every colour napari gives the first 60 committed
+#: objects, and from the click markers' green and red.
+CURRENT_COLOR = "#ff00ff"
 NO_IMAGE = "No image layer: open an image or a volume (File > Open, or a sample)."
 #: Events of an image layer after which the dock's layers take its transform again.
 TRANSFORM_EVENTS = ("scale", "translate", "rotate", "shear", "affine")
@@ -92,6 +96,7 @@ class OwnLayers:
         """
         if self._attaching:
             return False  # our own layers being added
+        self.keep_on_top()
         names = [layer.name for layer in self.image_layers()]
         current = self.combo.currentText() or self._preferred_image_name()
         self.combo.blockSignals(True)
@@ -158,6 +163,9 @@ class OwnLayers:
             # Labels first, so that the click layers are drawn on top of the masks.
             self.committed_layer = self._labels_layer(COMMITTED_NAME, np.uint32, opacity=0.4)
             self.current_layer = self._labels_layer(CURRENT_NAME, np.uint8, opacity=0.5)
+            self.current_layer.colormap = DirectLabelColormap(
+                color_dict={None: "transparent", 0: "transparent", 1: CURRENT_COLOR}
+            )
             self.clicks = ClickLayers(self.viewer, layer, self._on_clicks_changed)
             self.follow_transform()
             for event in TRANSFORM_EVENTS:
@@ -189,6 +197,17 @@ class OwnLayers:
             own += [self.clicks.positive, self.clicks.negative]
         return [layer for layer in own if layer is not None]
 
+    def keep_on_top(self) -> None:
+        """Move the dock's layers above every other layer (a layer opened later, such as a
+        ground-truth ``seg``, would otherwise cover the masks and clicks)."""
+        own = self.own_layers()
+        layers = self.viewer.layers
+        if not own or any(layer not in layers for layer in own):
+            return
+        indices = [layers.index(layer) for layer in own]
+        if indices != list(range(len(layers) - len(own), len(layers))):
+            layers.move_multiple(indices, len(layers))
+
     def follow_transform(self, *_: Any) -> None:
         """Give the dock's layers the image's world transform (on every change of it)."""
         if self.image_layer is None:
@@ -197,6 +216,8 @@ class OwnLayers:
         for layer in self.own_layers():
             for name, value in transform.items():
                 setattr(layer, name, value)
+        if self.clicks is not None:
+            self.clicks.fit_markers()
 
     def _labels_layer(self, name: str, dtype: Any, opacity: float) -> Any:
         shape = layer_spatial_shape(self.image_layer)
