@@ -31,3 +31,37 @@ def test_a_point_off_the_image_is_dropped_and_later_clicks_work(qtbot, viewer, p
     assert np.asarray(dock.current_layer.data)[2, 20, 30]
     assert dock.last_error == ""
     assert len(dock.clicks.records()) == 1
+
+
+class _LoggedVolume:
+    """An array-like that records which z slices are read (what dask asks of a zarr array)."""
+
+    def __init__(self, data):
+        self.data, self.shape, self.dtype, self.ndim = data, data.shape, data.dtype, data.ndim
+        self.slices_read: list[int] = []
+
+    def __getitem__(self, key):
+        z = key[0] if isinstance(key, tuple) else key
+        rows = range(*z.indices(self.shape[0])) if isinstance(z, slice) else [int(z)]
+        self.slices_read.extend(rows)
+        return self.data[key]
+
+
+def test_a_click_on_a_lazy_volume_reads_only_its_slice(qtbot, viewer):
+    da = pytest.importorskip("dask.array")
+    from dock_helpers import open_dock, volume
+
+    logged = _LoggedVolume(volume())
+    viewer.add_image(da.from_array(logged, chunks=(1, 48, 64)), name="lazy",
+                     contrast_limits=(0, 255))
+    dock = open_dock(qtbot, viewer)
+    viewer.dims.set_current_step(0, 4)
+    qtbot.wait(50)
+    logged.slices_read.clear()
+    mouse_click(viewer, (4, 20, 30))
+    wait(qtbot, dock)
+    assert np.asarray(dock.current_layer.data)[4, 20, 30]
+    assert set(logged.slices_read) == {4}
+    logged.slices_read.clear()
+    dock.commit()
+    assert logged.slices_read == []
