@@ -65,3 +65,11 @@ def test_a_click_on_a_lazy_volume_reads_only_its_slice(qtbot, viewer):
     logged.slices_read.clear()
     dock.commit()
     assert logged.slices_read == []
+
+
+def test_a_mouse_click_beside_the_image_adds_nothing_and_says_so(qtbot, viewer):
+    dock = dock_on_volume(qtbot, viewer)
+    viewer.dims.set_current_step(0, 2)
+    assert dock.add_click_at_world((2, 60, 30), True) is None
+    assert dock.clicks.records() == []
+    assert "outside the image" in dock.status.text()

@@ -122,6 +122,7 @@ class ClickSync:
             return None
         index, row, col = world_to_plane(dock.image_layer, plane, position)
         if not inside(dock.image_layer, plane, index, row, col):
+            dock.say("That click is outside the image: nothing added.")
             return None
         record = dock.clicks.add(plane.point(index, row, col), positive, plane.axis)
         self._undone.clear()
