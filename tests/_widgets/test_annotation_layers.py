@@ -115,3 +115,24 @@ def test_click_markers_stay_visible_under_any_transform(qtbot, make_napari_viewe
     viewer.dims.set_point(0, image.data_to_world((3, 0, 0))[0])
     viewer.reset_view()
     assert _marker_pixels(viewer) >= 15
+
+
+def test_the_docks_save_writes_the_objects_on_the_scans_grid(qtbot, viewer, tmp_path):
+    affine, data, meta = _scan(tmp_path)
+    viewer.add_image(data, **meta)
+    dock = open_dock(qtbot, viewer)
+    mouse_click(viewer, (0, 20, 30))
+    wait(qtbot, dock)
+    dock.commit()
+    written = dock.save_annotation(tmp_path / "out")
+    assert {p.name for p in written} == {
+        "scan_prompts.json", "scan_objects.tif", "scan_objects.nii.gz"
+    }
+    saved = nib.load(tmp_path / "out" / "scan_objects.nii.gz")
+    np.testing.assert_array_equal(saved.affine, affine)
+    np.testing.assert_array_equal(np.asarray(saved.dataobj),
+                                  np.transpose(dock.committed_layer.data))
+    dock.autosave_folder.setText(str(tmp_path / "auto"))
+    dock.autosave_box.setChecked(True)
+    names = {p.name for p in dock.autosave_now().result(timeout=10)}
+    assert "scan_objects.nii.gz" in names

@@ -3,7 +3,9 @@
 "Save..." writes both now; autosave writes them (atomically, in a background thread) a second
 after the last change; "Load prompts..." puts clicks back and the committed objects saved
 beside them, never over existing committed objects. Files are written by
-:mod:`napari_clickseg.engine.autosave`.
+:mod:`napari_clickseg.engine.autosave`. When the image was opened from NIfTI, the committed
+objects are also written as ``<image>_objects.nii.gz`` on the scan's grid, with its affine
+(the plugin's NIfTI writer), so that they can be opened over the scan in any viewer.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import numpy as np
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QFileDialog
 
+from napari_clickseg._reader import NIFTI_METADATA_KEY
 from napari_clickseg._widgets.click_layers import ClickRecord
 from napari_clickseg._widgets.layer_geometry import layer_spatial_shape
-from napari_clickseg.engine.autosave import load_annotation, save_annotation
+from napari_clickseg._writer import write_labels_nifti
+from napari_clickseg.engine.autosave import file_stem, load_annotation, save_annotation
 from napari_clickseg.engine.prompts_io import Prompts, PromptsFileError, load_prompts
 
 if TYPE_CHECKING:
@@ -63,7 +67,7 @@ class AnnotationFiles:
         """Save prompts (JSON) and committed objects (TIFF) into ``folder`` now."""
         committed = self.dock.committed_layer
         labels = None if committed is None else np.asarray(committed.data)
-        written = save_annotation(folder, self.prompts(), labels)
+        written = _save_all(folder, self.prompts(), labels, self._scan_geometry())
         self.dock.say(f"Saved {', '.join(p.name for p in written)} to {folder}.")
         return written
 
@@ -126,7 +130,19 @@ class AnnotationFiles:
         prompts = self.prompts()
         committed = dock.committed_layer
         labels = None if committed is None else np.array(committed.data)
-        return self._saver.submit(save_annotation, folder, prompts, labels)
+        return self._saver.submit(_save_all, folder, prompts, labels, self._scan_geometry())
+
+    def _scan_geometry(self) -> dict | None:
+        """What the NIfTI writer needs to save on the scan's grid; None without a NIfTI scan."""
+        committed = self.dock.committed_layer
+        if committed is None or NIFTI_METADATA_KEY not in committed.metadata:
+            return None
+        return {
+            "name": committed.name,
+            "metadata": {NIFTI_METADATA_KEY: committed.metadata[NIFTI_METADATA_KEY]},
+            "scale": tuple(committed.scale),
+            "translate": tuple(committed.translate),
+        }
 
     def choose_autosave_folder(self) -> None:
         """Ask for the autosave folder and turn autosave on."""
@@ -156,3 +172,14 @@ class AnnotationFiles:
             self._timer.stop()
             self.autosave_now()
         self._saver.shutdown(wait=True)
+
+
+def _save_all(
+    folder: str | Path, prompts: Prompts, labels: np.ndarray | None, geometry: dict | None
+) -> list[Path]:
+    """Prompts and TIFF objects, plus NIfTI objects on the scan's grid when ``geometry``."""
+    written = save_annotation(folder, prompts, labels)
+    if labels is not None and geometry is not None:
+        path = Path(folder) / f"{file_stem(prompts.image_name)}_objects.nii.gz"
+        written += [Path(p) for p in write_labels_nifti(str(path), labels, geometry)]
+    return written
