@@ -136,3 +136,9 @@ def test_the_docks_save_writes_the_objects_on_the_scans_grid(qtbot, viewer, tmp_
     dock.autosave_box.setChecked(True)
     names = {p.name for p in dock.autosave_now().result(timeout=10)}
     assert "scan_objects.nii.gz" in names
+
+
+def test_masks_are_more_opaque_over_rgb_images(qtbot, viewer):
+    viewer.add_image(np.zeros((40, 50, 3), np.uint8), name="photo")
+    dock = open_dock(qtbot, viewer)
+    assert dock.current_layer.opacity >= 0.7 and dock.committed_layer.opacity >= 0.6

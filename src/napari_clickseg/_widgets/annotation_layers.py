@@ -161,8 +161,14 @@ class OwnLayers:
         try:
             self.image_layer = layer
             # Labels first, so that the click layers are drawn on top of the masks.
-            self.committed_layer = self._labels_layer(COMMITTED_NAME, np.uint32, opacity=0.4)
-            self.current_layer = self._labels_layer(CURRENT_NAME, np.uint8, opacity=0.5)
+            # Over colour photos a half-transparent mask mixes with the colours: more opaque.
+            rgb = bool(getattr(layer, "rgb", False))
+            self.committed_layer = self._labels_layer(
+                COMMITTED_NAME, np.uint32, opacity=0.6 if rgb else 0.4
+            )
+            self.current_layer = self._labels_layer(
+                CURRENT_NAME, np.uint8, opacity=0.75 if rgb else 0.5
+            )
             self.current_layer.colormap = DirectLabelColormap(
                 color_dict={None: "transparent", 0: "transparent", 1: CURRENT_COLOR}
             )
