@@ -30,13 +30,15 @@ def _source_geometry(labels: np.ndarray, meta: Mapping[str, Any]) -> dict[str, A
     """The NIfTI geometry the reader stored, if it fits these labels; else None (with a warning)."""
     geometry = (meta.get("metadata") or {}).get(NIFTI_METADATA_KEY)
     if not isinstance(geometry, Mapping):
+        name = f" {meta['name']!r}" if meta.get("name") else ""
+        scale = tuple(float(v) for v in meta.get("scale") or (1.0,) * labels.ndim)
+        translate = tuple(float(v) for v in meta.get("translate") or (0.0,) * labels.ndim)
         warnings.warn(
-            f"the labels layer {meta.get('name') or ''!r} carries no NIfTI geometry of a source "
-            f"scan (metadata[{NIFTI_METADATA_KEY!r}]); saving with a diagonal affine from the "
-            f"layer's scale {tuple(meta.get('scale') or ())} and translate "
-            f"{tuple(meta.get('translate') or ())}, which may be mirrored or shifted against the "
-            "scan it was drawn on. Labels made by the annotation dock, or opened from NIfTI by "
-            "this plugin, carry the scan's geometry",
+            f"the labels layer{name} carries no NIfTI geometry of a source scan "
+            f"(metadata[{NIFTI_METADATA_KEY!r}]); saving with a diagonal affine from the "
+            f"layer's scale {scale} and translate {translate}, which may be mirrored or shifted "
+            "against the scan it was drawn on. Labels made by the annotation dock, or opened "
+            "from NIfTI by this plugin, carry the scan's geometry",
             UserWarning,
             stacklevel=3,
         )

@@ -208,5 +208,5 @@ def test_writer_errors_are_specific(tmp_path):
         write_labels_tiff(str(tmp_path / "x.tif"), np.array([[0.5]]), {})
     with pytest.raises(ValueError, match=r"2D \(H, W\) or a stack"):
         write_labels_tiff(str(tmp_path / "x.tif"), np.zeros((2, 2, 2, 2), np.uint8), {})
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(FileNotFoundError, match="does not exist"), pytest.warns(UserWarning):
         write_labels_nifti(str(tmp_path / "no" / "x.nii.gz"), np.zeros((2, 2, 2), np.uint8), {})
