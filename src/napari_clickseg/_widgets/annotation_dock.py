@@ -182,7 +182,6 @@ class AnnotationDock(QWidget):
         self.last_error = text
         (show_error if level == "error" else show_warning)(text)
 
-    _say = say
 
     # -- viewer and layers ------------------------------------------------------------------
     def _viewer_hooks(self) -> list[tuple[Any, Any]]:
@@ -312,7 +311,6 @@ class AnnotationDock(QWidget):
             self.current_layer.refresh()
         self.models.new_object()
 
-    _new_object = new_object
 
     def propagate(self, mode: str | None = None) -> None:
         """Propagate the current object from its annotated slices through the volume."""
