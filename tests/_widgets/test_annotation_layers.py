@@ -115,6 +115,10 @@ def test_click_markers_stay_visible_under_any_transform(qtbot, make_napari_viewe
     viewer.dims.set_point(0, image.data_to_world((3, 0, 0))[0])
     viewer.reset_view()
     assert _marker_pixels(viewer) >= 15
+    image.rotate = 40  # in the displayed plane
+    viewer.dims.set_point(0, image.data_to_world((3, 0, 0))[0])
+    viewer.reset_view()
+    assert _marker_pixels(viewer) >= 15
 
 
 def test_the_docks_save_writes_the_objects_on_the_scans_grid(qtbot, viewer, tmp_path):
