@@ -173,6 +173,7 @@ class OwnLayers:
                 color_dict={None: "transparent", 0: "transparent", 1: CURRENT_COLOR}
             )
             self.clicks = ClickLayers(self.viewer, layer, self._on_clicks_changed)
+            self.keep_on_top()  # reused layers may lie below layers opened since
             self.follow_transform()
             for event in TRANSFORM_EVENTS:
                 getattr(layer.events, event).connect(self.follow_transform)
