@@ -49,7 +49,7 @@ def main() -> Path:
     _wait_idle(dock)
     label = dock.commit()
     print("committed", label, dock.status.text())
-    # The next object: the dark ventricle of the other hemisphere (one positive click).
+    # The next object: the darkest tissue of the other hemisphere (one positive click).
     flair = gaussian_filter(image.data[z].astype(float), 2)
     interior = distance_transform_edt(flair > 0.25 * flair.max()) > 8
     half = flair.shape[1] // 2
@@ -57,6 +57,7 @@ def main() -> Path:
         interior[:, half:] = False
     else:
         interior[:, :half] = False
+    interior[:, half - 12 : half + 12] = False  # not the dark midline between the hemispheres
     ventricle = np.unravel_index(np.argmin(np.where(interior, flair, np.inf)), flair.shape)
     dock.add_click_at_world(image.data_to_world((z, *ventricle)), True)
     _wait_idle(dock)

@@ -30,6 +30,18 @@ def _source_geometry(labels: np.ndarray, meta: Mapping[str, Any]) -> dict[str, A
     """The NIfTI geometry the reader stored, if it fits these labels; else None (with a warning)."""
     geometry = (meta.get("metadata") or {}).get(NIFTI_METADATA_KEY)
     if not isinstance(geometry, Mapping):
+        name = f" {meta['name']!r}" if meta.get("name") else ""
+        scale = tuple(float(v) for v in meta.get("scale") or (1.0,) * labels.ndim)
+        translate = tuple(float(v) for v in meta.get("translate") or (0.0,) * labels.ndim)
+        warnings.warn(
+            f"the labels layer{name} carries no NIfTI geometry of a source scan "
+            f"(metadata[{NIFTI_METADATA_KEY!r}]); saving with a diagonal affine from the "
+            f"layer's scale {scale} and translate {translate}, which may be mirrored or shifted "
+            "against the scan it was drawn on. Labels made by the annotation dock, or opened "
+            "from NIfTI by this plugin, carry the scan's geometry",
+            UserWarning,
+            stacklevel=3,
+        )
         return None
     file_shape = tuple(geometry.get("shape", ()))
     if geometry.get("axes") != "reversed" or labels.shape[::-1] != file_shape:
@@ -53,8 +65,8 @@ def write_labels_nifti(path: str, data: Any, meta: dict[str, Any]) -> list[str]:
     source; only data type, scaling (1, 0), display range and intent (``label``) differ.
     Otherwise the geometry comes from the layer: its ``scale`` is the voxel spacing and its
     ``translate`` the origin of a diagonal affine (napari's ``rotate``, ``shear`` and ``affine``
-    are not written), with a warning when a stored geometry did not fit. In both cases the
-    layer's axes are written reversed, as the reader shows them.
+    are not written), always with a warning: no geometry stored, or one that did not fit. In
+    both cases the layer's axes are written reversed, as the reader shows them.
 
     Parameters
     ----------

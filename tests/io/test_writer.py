@@ -99,7 +99,11 @@ def test_nifti_labels_without_geometry_use_scale_and_translate(tmp_path):
     labels = np.zeros((3, 4, 5), np.int32)
     labels[1, 2, 3] = 300
     out = tmp_path / "drawn.nii"
-    write_labels_nifti(str(out), labels, {"scale": (2.0, 1.0, 0.5), "translate": (4.0, 0.0, 1.0)})
+    with pytest.warns(UserWarning, match="no NIfTI geometry of a source scan") as caught:
+        write_labels_nifti(
+            str(out), labels, {"scale": (2.0, 1.0, 0.5), "translate": (4.0, 0.0, 1.0)}
+        )
+    assert "scale (2.0, 1.0, 0.5)" in str(caught[0].message)
     saved = nib.load(out)
     assert saved.get_data_dtype() == np.uint16
     assert saved.header.get_zooms() == (0.5, 1.0, 2.0)
@@ -204,5 +208,5 @@ def test_writer_errors_are_specific(tmp_path):
         write_labels_tiff(str(tmp_path / "x.tif"), np.array([[0.5]]), {})
     with pytest.raises(ValueError, match=r"2D \(H, W\) or a stack"):
         write_labels_tiff(str(tmp_path / "x.tif"), np.zeros((2, 2, 2, 2), np.uint8), {})
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(FileNotFoundError, match="does not exist"), pytest.warns(UserWarning):
         write_labels_nifti(str(tmp_path / "no" / "x.nii.gz"), np.zeros((2, 2, 2), np.uint8), {})

@@ -31,6 +31,9 @@ POSITIVE_COLOR = "#22dd22"
 NEGATIVE_COLOR = "#ff3333"
 #: Feature value of the axis of clicks on 2D images.
 NO_AXIS = -1
+#: Smallest and largest marker diameter on screen (canvas pixels), a last resort: when napari
+#: draws a marker smaller than this it grows its border, not its fill.
+MARKER_SCREEN_PIXELS = (10.0, 10000.0)
 #: Points actions after which the clicks are read again.
 _SETTLED_ACTIONS = ("added", "removed", "changed")
 
@@ -199,7 +202,7 @@ class ClickLayers:
             None,
         )
         if existing is None:
-            size = max(4.0, 0.025 * max(layer_spatial_shape(self.image_layer)[-2:]))
+            size = marker_size(self.image_layer)
             existing = self.viewer.add_points(
                 np.empty((0, self.ndim)),
                 name=name,
@@ -212,8 +215,17 @@ class ClickLayers:
                 out_of_slice_display=False,
                 **transform_kwargs(self.image_layer),
             )
+        existing.canvas_size_limits = MARKER_SCREEN_PIXELS
         existing.events.data.connect(self._on_data)
         return existing
+
+    def fit_markers(self) -> None:
+        """Size the markers for the image's current transform (:func:`marker_size`)."""
+        size = marker_size(self.image_layer)
+        for layer in (self.positive, self.negative):
+            if len(layer.data):
+                layer.size = np.full(len(layer.data), size)
+            layer.current_size = size
 
     def _refresh_defaults(self, axis: int | None) -> None:
         for layer in (self.positive, self.negative):
@@ -233,6 +245,20 @@ class ClickLayers:
             for row in np.flatnonzero(orders < 0):
                 _set_feature(layer, int(row), "order", self._next_order)
                 self._next_order += 1
+
+
+def marker_size(image_layer: Any) -> float:
+    """Marker diameter in image pixels: 2.5 % of the image's larger in-plane side (at least 4).
+
+    napari draws a point's size in data units times the layer's ``scale`` but not its
+    ``affine``; the affine's in-plane magnification (of the last two axes) is multiplied in so
+    that markers keep their size against the image under any affine.
+    """
+    shape = layer_spatial_shape(image_layer)
+    base = max(4.0, 0.025 * max(shape[-2:]))
+    linear = np.asarray(image_layer.affine.affine_matrix, float)[:-1, :-1]
+    magnification = float(np.sqrt(abs(np.linalg.det(linear[-2:, -2:]))))
+    return base * (magnification if magnification > 0 else 1.0)
 
 
 def _set_feature(layer: Any, row: int, name: str, value: int) -> None:

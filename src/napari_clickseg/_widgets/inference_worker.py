@@ -6,7 +6,8 @@ threads at once and the GUI never waits. A job submitted with a key replaces a q
 the same key (a click made while a prediction runs supersedes the queued one), and the result
 of a running job is dropped when a newer job with its key is already waiting: only the newest
 state of a slice is ever shown. A running forward pass itself cannot be interrupted; it is at
-most one prediction of delay.
+most one prediction of delay. Once the runner's parent (the dock) is deleted, as when napari
+closes while a job runs, outcomes are dropped: no callback touches a deleted widget.
 """
 
 from __future__ import annotations
@@ -36,9 +37,12 @@ class JobRunner(QObject):
     -------
     busy_changed(bool)
         True when work starts after idling, False when the queue runs empty.
+    started(str)
+        A job starts; its description.
     """
 
     busy_changed = Signal(bool)
+    started = Signal(str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -78,7 +82,22 @@ class JobRunner(QObject):
         self._queue.clear()
 
     # -- internals --------------------------------------------------------------------------
+    def _alive(self) -> bool:
+        """Whether the Qt side of this runner exists; it is deleted with its parent (the dock)
+        when napari closes, maybe while a job still runs."""
+        try:
+            self.objectName()
+        except RuntimeError:
+            return False
+        return True
+
     def _start_next(self) -> None:
+        if not self._alive():
+            self._closed = True
+            self._queue.clear()
+            self._running = None
+            self._worker = None
+            return
         if not self._queue or self._closed:
             self._running = None
             self._worker = None
@@ -94,13 +113,15 @@ class JobRunner(QObject):
         worker.errored.connect(lambda error, job=job: self._deliver(job, None, error))
         worker.finished.connect(self._start_next)
         self._worker = worker
+        self.started.emit(job.description)
         worker.start()
 
     def _superseded(self, job: Job) -> bool:
         return job.key is not None and any(queued.key == job.key for queued in self._queue)
 
     def _deliver(self, job: Job, result: Any, error: BaseException | None) -> None:
-        if self._closed or self._superseded(job):
+        # The callbacks update the dock's widgets: never once the dock is gone.
+        if self._closed or not self._alive() or self._superseded(job):
             return
         if error is not None:
             job.on_error(error)
