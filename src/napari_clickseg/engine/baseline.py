@@ -17,14 +17,16 @@ One prediction, on a crop like the networks' ZoomIn:
   prior: its interior, eroded by ``prior_margin`` pixels, seeds the object and its eroded
   outside the background, except near a click that contradicts it. A click frees the prior
   around it out to ``influence_ratio`` times its distance to the prior's boundary (where the
-  simulated user clicks, that distance is about the size of the error it corrects).
+  simulated user clicks, that distance is about the size of the error it corrects), or out to
+  that distance alone on a thin error (under ``thin_error`` pixels).
 - **Segmentation** of the crop: ``"watershed"`` floods the gradient magnitude of the smoothed
   crop from the seeds (scikit-image, Meyer's algorithm; probabilities 0 or 1); or
   ``"random_walker"`` (Grady 2006, scikit-image, direct solver, edge sharpness ``beta``).
 - **Only what the clicks change**: the result is compared with the segmentation from the
   prior's seeds alone; pixels move only where the two differ, inside the zone of a click, only
   in the click's direction (a positive click adds, a negative one removes) and only in the
-  connected part of the change that holds the click. Elsewhere the
+  connected part of the change that holds the click (cut back to the disk of the click's
+  distance when that part is over four times that disk: a leak). Elsewhere the
   previous mask stays, so a click never moves parts of the boundary it did not touch.
 - A mask given from outside with :meth:`ClickBaseline.set_prev_mask` (propagation's
   neighbouring slice) only places the crop: the image and the clicks decide, so the object can
@@ -57,6 +59,8 @@ _OBJECT, _BACKGROUND = 1, 2
 #: An object likelier than this at the crop's seeded border is taken to be cut by the crop
 #: (low, because the random walker's probabilities fade towards the seeds it runs into).
 _BORDER_PROBABILITY = 0.2
+#: A click's change larger than this many times the disk of its depth is taken as a leak.
+_LEAK_FACTOR = 4.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,10 @@ class BaselineSettings:
         The previous mask seeds pixels at least this far inside (or outside) its boundary.
     influence_ratio : float
         A click that contradicts the previous mask may change it within this many times its
-        distance to the mask's boundary (plus ``seed_radius``).
+        distance to the mask's boundary ...
+    thin_error : float
+        ... but only within that distance itself when it is smaller than this (pixels): a
+        click on a thin error changes no more than its inscribed disk.
     sigma : float
         Gaussian smoothing before the watershed's gradient.
     beta : float
@@ -86,11 +93,12 @@ class BaselineSettings:
     """
 
     method: str = DEFAULT_METHOD
-    min_crop: int = 96
+    min_crop: int = 128
     expand_ratio: float = 1.4
     seed_radius: int = 2
     prior_margin: int = 2
     influence_ratio: float = 3.0
+    thin_error: float = 2.5
     sigma: float = 2.0
     beta: float = 1000.0
 
@@ -263,8 +271,11 @@ class ClickBaseline:
             # boundary is not re-decided click after click.
             unchanged = self._segment(gray, self._markers([], local_prior, inside_image))
             obj, was = probs > 0.5, unchanged > 0.5
-            added = _touching(obj & ~was & zones[0], [c for c in local if c.is_positive])
-            removed = _touching(~obj & was & zones[1], [c for c in local if not c.is_positive])
+            acting = zones[2]
+            positive = [a for a in acting if a[0].is_positive]
+            negative = [a for a in acting if not a[0].is_positive]
+            added = _touching(obj & ~was & zones[0], positive)
+            removed = _touching(~obj & was & zones[1], negative)
             probs = np.where(added | removed, probs, self._probs[window]).astype(np.float32)
         return probs, _reaches_border(probs > _BORDER_PROBABILITY, inside_image)
 
@@ -310,24 +321,29 @@ class ClickBaseline:
             )
         return markers
 
-    def _influence(self, prior: np.ndarray, clicks: list[Click]) -> tuple[np.ndarray, np.ndarray]:
+    def _influence(
+        self, prior: np.ndarray, clicks: list[Click]
+    ) -> tuple[np.ndarray, np.ndarray, list[tuple[Click, float]]]:
         """Where the clicks that contradict the prior may change it: a disk around each.
 
         Returns the zones of the positive clicks (which may add object) and of the negative
-        ones (which may remove it).
+        ones (which may remove it), and each contradicting click with its depth.
         """
         distance_in = distance_transform_edt(np.pad(prior, 1))[1:-1, 1:-1]
         distance_out = distance_transform_edt(np.pad(~prior, 1, constant_values=True))[1:-1, 1:-1]
         rows, cols = np.ogrid[: prior.shape[0], : prior.shape[1]]
         adds, removes = np.zeros(prior.shape, bool), np.zeros(prior.shape, bool)
+        acting: list[tuple[Click, float]] = []
         for click in clicks:
             r, c = round(click.row), round(click.col)
             depth = distance_out[r, c] if click.is_positive else distance_in[r, c]
             if depth > 0:  # else the click agrees with the prior
-                radius = self.settings.influence_ratio * depth + self.settings.seed_radius
+                ratio = self.settings.influence_ratio if depth >= self.settings.thin_error else 1.0
+                radius = ratio * depth
                 zone = adds if click.is_positive else removes
                 zone |= (rows - click.row) ** 2 + (cols - click.col) ** 2 <= radius**2
-        return adds, removes
+                acting.append((click, float(depth)))
+        return adds, removes, acting
 
     def _seed_prior(self, markers: np.ndarray, prior: np.ndarray, influence: np.ndarray) -> None:
         """Seed the previous mask's confident inside and outside, except where clicks act."""
@@ -355,13 +371,27 @@ class ClickBaseline:
         return np.clip(full[0], 0.0, 1.0).astype(np.float32)
 
 
-def _touching(changed: np.ndarray, clicks: list[Click]) -> np.ndarray:
-    """The connected parts of ``changed`` that hold one of ``clicks``: what the clicks did."""
-    if not clicks or not changed.any():
-        return np.zeros(changed.shape, bool)
+def _touching(changed: np.ndarray, acting: list[tuple[Click, float]]) -> np.ndarray:
+    """The connected parts of ``changed`` that hold a click: what the clicks did.
+
+    A part far larger than the error the click points at (more than :data:`_LEAK_FACTOR` times
+    the disk of the click's depth) has leaked through a weak edge; of such a part only that
+    disk is kept.
+    """
+    kept = np.zeros(changed.shape, bool)
+    if not acting or not changed.any():
+        return kept
     parts, _ = label(changed)
-    ids = {parts[round(c.row), round(c.col)] for c in clicks} - {0}
-    return np.isin(parts, list(ids)) if ids else np.zeros(changed.shape, bool)
+    rows, cols = np.ogrid[: changed.shape[0], : changed.shape[1]]
+    for click, depth in acting:
+        part_id = parts[round(click.row), round(click.col)]
+        if part_id == 0:
+            continue
+        part = parts == part_id
+        if part.sum() > _LEAK_FACTOR * np.pi * depth**2:
+            part &= (rows - click.row) ** 2 + (cols - click.col) ** 2 <= (depth + 0.5) ** 2
+        kept |= part
+    return kept
 
 
 def _window_shape(window: tuple[slice, slice]) -> tuple[int, int]:
