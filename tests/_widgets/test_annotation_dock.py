@@ -53,10 +53,17 @@ def _dock(qtbot, viewer, model=DiskModel, **image_kwargs):
 
 def _mouse_click(viewer, world, button=1, modifiers=()):
     """A press and a release at one world position, as the canvas sends them."""
-    for kind, send in (("mouse_press", mouse_press_callbacks),
-                       ("mouse_release", mouse_release_callbacks)):
-        event = read_only_mouse_event(type=kind, button=button, modifiers=list(modifiers),
-                                      position=tuple(world), dims_displayed=[1, 2])
+    for kind, send in (
+        ("mouse_press", mouse_press_callbacks),
+        ("mouse_release", mouse_release_callbacks),
+    ):
+        event = read_only_mouse_event(
+            type=kind,
+            button=button,
+            modifiers=list(modifiers),
+            position=tuple(world),
+            dims_displayed=[1, 2],
+        )
         send(viewer, event)
 
 
@@ -78,17 +85,28 @@ def test_mouse_clicks_make_a_mask_on_their_slice_only(qtbot, viewer):
     assert not _slice_mask(dock, 2)[20, 33]
     # a drag (press, move, release far away) pans and adds nothing
     before = len(dock.clicks.records())
-    press = read_only_mouse_event(type="mouse_press", button=1, position=(2, 5, 5),
-                                  pos=np.array([0.0, 0.0]))
+    press = read_only_mouse_event(
+        type="mouse_press", button=1, position=(2, 5, 5), pos=np.array([0.0, 0.0])
+    )
     mouse_press_callbacks(viewer, press)
     from napari.utils.interactions import mouse_move_callbacks
 
-    mouse_move_callbacks(viewer, read_only_mouse_event(type="mouse_move", button=1,
-                                                       is_dragging=True, position=(2, 9, 9),
-                                                       pos=np.array([40.0, 40.0])))
-    mouse_release_callbacks(viewer, read_only_mouse_event(type="mouse_release", button=1,
-                                                          position=(2, 9, 9),
-                                                          pos=np.array([40.0, 40.0])))
+    mouse_move_callbacks(
+        viewer,
+        read_only_mouse_event(
+            type="mouse_move",
+            button=1,
+            is_dragging=True,
+            position=(2, 9, 9),
+            pos=np.array([40.0, 40.0]),
+        ),
+    )
+    mouse_release_callbacks(
+        viewer,
+        read_only_mouse_event(
+            type="mouse_release", button=1, position=(2, 9, 9), pos=np.array([40.0, 40.0])
+        ),
+    )
     assert len(dock.clicks.records()) == before
 
 
@@ -258,11 +276,11 @@ def test_the_shipped_model_is_the_default_and_segments(qtbot, viewer):
     assert _slice_mask(dock, 0)[20, 30], dock.last_error
 
 
-def test_without_a_shipped_model_the_random_walker_is_the_default(qtbot, viewer, monkeypatch):
+def test_without_a_shipped_model_the_classical_baseline_is_the_default(qtbot, viewer, monkeypatch):
     monkeypatch.setattr(packaged, "PACKAGED_WEIGHTS_DIR", Path("/nonexistent/weights"))
     dock = _dock(qtbot, viewer, model=None)
-    assert dock.model_choice.spec.kind == "random_walker"
-    assert "random walker" in dock.model_choice.note.text()
+    assert dock.model_choice.spec.kind == "baseline"
+    assert "classical watershed baseline" in dock.model_choice.note.text()
     _mouse_click(viewer, (0, 20, 30))
     _wait(qtbot, dock)
     assert _slice_mask(dock, 0)[20, 30]
@@ -274,8 +292,9 @@ def test_channel_map_feeds_layers_to_r_g_b(qtbot, viewer):
     viewer.add_image(volume // 2, name="t2")
     viewer.add_image(np.zeros((3, 48, 64)), name="other shape")
     dock.image_combo.setCurrentText("volume")
-    choices = [dock.channel_map.inputs[0].itemText(i)
-               for i in range(dock.channel_map.inputs[0].count())]
+    choices = [
+        dock.channel_map.inputs[0].itemText(i) for i in range(dock.channel_map.inputs[0].count())
+    ]
     assert choices == ["volume", "t2"]  # same-shape image layers only
     dock.channel_map.map_to(("t2", "volume", "t2"))
     image = dock.model_input.image(dock._plane(0), 1)
@@ -347,8 +366,15 @@ def _tiny_simpleclick(device):
     from napari_clickseg.models.registry import build_model
     from napari_clickseg.models.simpleclick import SimpleClickConfig
 
-    config = SimpleClickConfig(img_size=448, patch_size=16, embed_dim=16, depth=8, num_heads=2,
-                               neck_out_dims=(8, 8, 8, 8), head_channels=8)
+    config = SimpleClickConfig(
+        img_size=448,
+        patch_size=16,
+        embed_dim=16,
+        depth=8,
+        num_heads=2,
+        neck_out_dims=(8, 8, 8, 8),
+        head_channels=8,
+    )
     return build_model(config)
 
 

@@ -14,10 +14,10 @@ from napari_clickseg._widgets.evaluation_dock import OBJECT_COLUMNS, EvaluationD
 from napari_clickseg._widgets.evaluation_objects import LayerObjects, parse_labels
 from napari_clickseg._widgets.evaluation_scoring import OBJECT_COLUMNS as SCORE_COLUMNS
 from napari_clickseg._widgets.evaluation_scoring import SLICE_COLUMNS, scoring_summary
-from napari_clickseg._widgets.model_choice import RANDOM_WALKER_LABEL
+from napari_clickseg._widgets.model_choice import BASELINE_LABEL
 from napari_clickseg.data.instances import DatasetError, EvalObject
 from napari_clickseg.data.windowing import window_bounds, window_to_uint8
-from napari_clickseg.engine.baseline import RandomWalkerPredictor
+from napari_clickseg.engine.baseline import ClickBaseline
 from napari_clickseg.engine.evaluation import EvaluationSettings, evaluate_dataset
 from napari_clickseg.engine.evaluation_report import result_rows
 from napari_clickseg.engine.scoring import object_rows, score_labels, slice_rows
@@ -71,7 +71,7 @@ def dock(make_napari_viewer):
     tab = widget.evaluate_tab
     assert tab.model_choice.spec.kind == "packaged"  # the shipped model is the default
     # the dock's mechanics are compared with the engine on the fast, weight-free baseline
-    tab.model_choice.select_model(RANDOM_WALKER_LABEL)
+    tab.model_choice.select_model(BASELINE_LABEL)
     tab.max_clicks.setValue(MAX_CLICKS)
     return widget
 
@@ -85,11 +85,11 @@ def _run(qtbot, tab):
 def test_dock_numbers_equal_the_engine(dock, qtbot, tmp_path):
     tab = dock.evaluate_tab
     assert tab.image_combo.currentText() == "volume" and tab.gt_combo.currentText() == "truth"
-    assert tab.model_choice.spec.kind == "random_walker"  # chosen by the fixture
+    assert tab.model_choice.spec.kind == "baseline"  # chosen by the fixture
     _run(qtbot, tab)
     image, labels = _volume()
     expected = evaluate_dataset(
-        RandomWalkerPredictor(),
+        ClickBaseline(),
         _hand_objects(image, labels, range(4)),
         EvaluationSettings(max_clicks=MAX_CLICKS, full_curve=True),
     )
@@ -133,7 +133,7 @@ def test_slices_ids_and_float_image_window(make_napari_viewer, qtbot):
     widget = EvaluationDock(viewer)
     viewer.window.add_dock_widget(widget)
     tab = widget.evaluate_tab
-    tab.model_choice.select_model(RANDOM_WALKER_LABEL)
+    tab.model_choice.select_model(BASELINE_LABEL)
     tab.max_clicks.setValue(2)
     tab.full_curve.setChecked(False)
     tab.selection.first.setValue(1)
@@ -144,7 +144,7 @@ def test_slices_ids_and_float_image_window(make_napari_viewer, qtbot):
     # contrast limits), as in the annotation dock
     windowed = window_to_uint8(image, *window_bounds(image))
     expected = evaluate_dataset(
-        RandomWalkerPredictor(),
+        ClickBaseline(),
         _hand_objects(windowed, labels, range(1, 4), ids=(2,)),
         EvaluationSettings(max_clicks=2, full_curve=False),
     )
@@ -164,7 +164,7 @@ def test_three_layers_mapped_to_rgb(make_napari_viewer, qtbot):
     tab = widget.evaluate_tab
     tab.image_combo.set_layer("t1")
     tab.channel_map.map_to(("flair", "t1", "t2"))
-    tab.model_choice.select_model(RANDOM_WALKER_LABEL)
+    tab.model_choice.select_model(BASELINE_LABEL)
     tab.max_clicks.setValue(2)
     tab.selection.first.setValue(2)
     tab.selection.last.setValue(2)
@@ -173,7 +173,7 @@ def test_three_layers_mapped_to_rgb(make_napari_viewer, qtbot):
     objects = _hand_objects(rgb, labels, [2])
     assert objects[0].image.shape == (40, 40, 3)
     expected = evaluate_dataset(
-        RandomWalkerPredictor(), objects, EvaluationSettings(max_clicks=2, full_curve=True)
+        ClickBaseline(), objects, EvaluationSettings(max_clicks=2, full_curve=True)
     )
     assert [o.ious for o in tab.result.objects] == [o.ious for o in expected.objects]
 
@@ -485,6 +485,6 @@ def test_real_isbi_objects_equal_the_cli_adapter():
         np.testing.assert_array_equal(a.gt, b.gt)
         np.testing.assert_array_equal(a.image[..., 0], b.image)
     settings = EvaluationSettings(max_clicks=2, full_curve=True)
-    mine = evaluate_dataset(RandomWalkerPredictor(), ours, settings)
-    theirs = evaluate_dataset(RandomWalkerPredictor(), cli, settings)
+    mine = evaluate_dataset(ClickBaseline(), ours, settings)
+    theirs = evaluate_dataset(ClickBaseline(), cli, settings)
     assert [o.ious for o in mine.objects] == [o.ious for o in theirs.objects]

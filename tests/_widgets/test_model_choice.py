@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from napari_clickseg._widgets.model_choice import (
+    BASELINE_LABEL,
     CHECKPOINT_FILE_LABEL,
-    RANDOM_WALKER_LABEL,
     ModelChoice,
     ModelLoadError,
 )
-from napari_clickseg.engine.baseline import RandomWalkerPredictor
+from napari_clickseg.engine.baseline import ClickBaseline
 from napari_clickseg.engine.predictor import Predictor
 from napari_clickseg.models import packaged
 from napari_clickseg.models.packaged import DEFAULT_MODEL_FILE, default_model_path
@@ -35,14 +35,16 @@ def test_default_is_the_shipped_model(choice):
     assert choice.cfr_steps.isEnabled()
 
 
-def test_without_a_shipped_model_the_random_walker_is_the_default(qtbot, tmp_path, monkeypatch):
+def test_without_a_shipped_model_the_classical_baseline_is_the_default(
+    qtbot, tmp_path, monkeypatch
+):
     monkeypatch.setattr(packaged, "PACKAGED_WEIGHTS_DIR", tmp_path / "no_weights")
     widget = ModelChoice()
     qtbot.addWidget(widget)
-    assert widget.spec.label == RANDOM_WALKER_LABEL
-    assert "random walker" in widget.note.text()
-    assert isinstance(widget.build_predictor(), RandomWalkerPredictor)
-    # device, CFR and flip mean nothing for the random walker
+    assert widget.spec.label == BASELINE_LABEL
+    assert "classical watershed baseline" in widget.note.text()
+    assert isinstance(widget.build_predictor(), ClickBaseline)
+    # device, CFR and flip mean nothing for the classical baseline
     assert not widget.cfr_steps.isEnabled()
 
 
@@ -108,5 +110,5 @@ def test_the_evaluation_protocol_starts_in_float32(qtbot):
     widget = ModelChoice(precision="float32")
     qtbot.addWidget(widget)
     assert widget.spec.precision == "float32"
-    widget.select_model(RANDOM_WALKER_LABEL)
+    widget.select_model(BASELINE_LABEL)
     assert not widget.precision_combo.isEnabled()

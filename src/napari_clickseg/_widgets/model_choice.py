@@ -37,8 +37,8 @@ from napari_clickseg._widgets.model_loading import (
 )
 
 __all__ = [
+    "BASELINE_LABEL",
     "CHECKPOINT_FILE_LABEL",
-    "RANDOM_WALKER_LABEL",
     "GpuOutOfMemoryError",
     "ModelChoice",
     "ModelLoadError",
@@ -47,7 +47,7 @@ __all__ = [
     "build_predictor",
 ]
 
-RANDOM_WALKER_LABEL = "Random walker (no weights)"
+BASELINE_LABEL = "Classical baseline: watershed (no weights)"
 CHECKPOINT_FILE_LABEL = "Checkpoint file..."
 DEVICES = ("auto", "cpu", "cuda", "mps")
 #: (name, combo text) of the precisions the dock offers.
@@ -59,8 +59,8 @@ PRECISION_ENTRIES = (
 
 NO_DEFAULT_MODEL_NOTE = (
     "The shipped default model is missing from this installation (reinstall napari-clickseg): "
-    "the random walker (no weights) is the default. Choose a SimpleClick / iCMFormer / PiClick "
-    "checkpoint for better masks."
+    "the classical watershed baseline (no weights) is the default. Choose a SimpleClick / "
+    "iCMFormer / PiClick checkpoint for better masks."
 )
 
 
@@ -165,7 +165,7 @@ class ModelChoice(QWidget):
 
         Returns
         -------
-        Predictor or RandomWalkerPredictor
+        Predictor or ClickBaseline
             Without an image; call ``set_image`` next.
 
         Raises
@@ -246,7 +246,7 @@ class ModelChoice(QWidget):
         packaged = packaged_weights()
         for path in packaged:
             self._entries.append(ModelSpec("packaged", str(path), f"Default: {path.stem}"))
-        self._entries.append(ModelSpec("random_walker", "", RANDOM_WALKER_LABEL))
+        self._entries.append(ModelSpec("baseline", "", BASELINE_LABEL))
         for name, status in registry_entries():
             self._entries.append(ModelSpec("registry", name, f"{name} ({status})"))
         for entry in self._entries:

@@ -2,9 +2,9 @@
 
 :class:`ModelSpec` is a snapshot of what :class:`~napari_clickseg._widgets.model_choice.
 ModelChoice` shows; :func:`build_predictor` loads the model it names (packaged, registry
-download, checkpoint file, random walker or a custom factory) and wraps it in a predictor, with
-errors that say what failed and what to do. torch and the models are imported only here, when
-a model is built, so napari starts fast.
+download, checkpoint file, the classical baseline or a custom factory) and wraps it in a
+predictor, with errors that say what failed and what to do. torch and the models are imported
+only here, when a model is built, so napari starts fast.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class ModelSpec:
     kind : {'packaged', 'random_walker', 'registry', 'file', 'custom'}
         Where the model comes from.
     source : str
-        File path or registry name ('' for the random walker and custom entries).
+        File path or registry name ('' for the classical baseline and custom entries).
     label : str
         What the combo box shows.
     device : str
@@ -67,7 +67,7 @@ class ModelSpec:
     @property
     def needs_weights(self) -> bool:
         """Whether this choice is a neural network (device, CFR and flip apply)."""
-        return self.kind != "random_walker"
+        return self.kind != "baseline"
 
 
 def device_available(name: str) -> bool:
@@ -83,7 +83,6 @@ def device_available(name: str) -> bool:
 
         return mps_available()
     return False
-
 
 
 def registry_entries() -> list[tuple[str, str]]:
@@ -118,17 +117,17 @@ def build_predictor(spec: ModelSpec, progress: ProgressCallback | None = None) -
 
     Returns
     -------
-    Predictor or RandomWalkerPredictor
+    Predictor or ClickBaseline
 
     Raises
     ------
     ModelLoadError
         With a message that says what failed and what to do.
     """
-    if spec.kind == "random_walker":
-        from napari_clickseg.engine.baseline import RandomWalkerPredictor
+    if spec.kind == "baseline":
+        from napari_clickseg.engine.baseline import ClickBaseline
 
-        return RandomWalkerPredictor()
+        return ClickBaseline()
 
     avoid_llvm_clash()
     import torch
