@@ -127,3 +127,15 @@ def test_a_prior_from_outside_only_places_the_crop():
 def _predict(predictor, image, clicks):
     predictor.set_image(image)
     return predictor.predict(clicks).mask
+
+
+def test_the_random_walker_answers_when_its_seeds_leave_nothing_to_solve():
+    from napari_clickseg.engine.baseline import BaselineSettings, ClickBaseline
+
+    predictor = ClickBaseline(BaselineSettings(method="random_walker"))
+    markers = np.ones((4, 5), np.int32)
+    markers[:, 3:] = 2
+    np.testing.assert_array_equal(
+        predictor._segment(np.zeros((4, 5)), markers), (markers == 1).astype(np.float32)
+    )
+    assert predictor._segment(np.zeros((4, 5)), np.ones((4, 5), np.int32)).all()

@@ -359,6 +359,8 @@ class ClickBaseline:
             labels = watershed(sobel(smooth), markers)
             return (labels == _OBJECT).astype(np.float32)
         present = set(np.unique(markers).tolist())
+        if 0 not in present:  # every pixel is seeded: nothing to solve
+            return (markers == _OBJECT).astype(np.float32)
         if _BACKGROUND not in present or _OBJECT not in present:
             # one label only: the random walker has nothing to decide between
             return np.full(markers.shape, float(_OBJECT in present), np.float32)
