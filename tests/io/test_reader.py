@@ -139,28 +139,26 @@ def _few_level_images(levels=16, shape=(6, 96, 96)):
 def test_uint16_image_with_few_grey_levels_opens_as_image(tmp_path, kind, suffix):
     data = _few_level_images()[kind]
     assert np.unique(data).size == 16
-    path = tmp_path / f"{kind}_scan{suffix}"
-    if suffix == ".tif":
-        tifffile.imwrite(path, data)
-        [(_, _, layer_type)] = read_tiff_file(path)
-    else:
-        nib.save(nib.Nifti1Image(data, np.eye(4)), path)
-        [(_, _, layer_type)] = read_nifti_file(path)
-    assert layer_type == "image"
+    assert _layer_type_read_back(tmp_path / f"{kind}_scan{suffix}", data) == "image"
 
 
 @pytest.mark.parametrize("suffix", [".nii.gz", ".tif"])
 def test_uint16_label_volume_with_as_many_values_opens_as_labels(tmp_path, suffix):
     data = _few_level_images()["labels"]
     assert np.unique(data).size == 16
-    path = tmp_path / f"volume{suffix}"  # no label word in the name: the values decide
-    if suffix == ".tif":
+    # no label word in the name: the values decide
+    assert _layer_type_read_back(tmp_path / f"volume{suffix}", data) == "labels"
+
+
+def _layer_type_read_back(path, data) -> str:
+    """Write ``data`` as TIFF or NIfTI (by the name) and read it with the plugin's reader."""
+    if path.suffix == ".tif":
         tifffile.imwrite(path, data)
         [(_, _, layer_type)] = read_tiff_file(path)
     else:
         nib.save(nib.Nifti1Image(data, np.eye(4)), path)
         [(_, _, layer_type)] = read_nifti_file(path)
-    assert layer_type == "labels"
+    return layer_type
 
 
 def test_few_level_image_named_as_labels_still_opens_as_labels(tmp_path):
