@@ -57,7 +57,7 @@ def test_explicit_kind_and_options(tmp_path):
     with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
         open_dataset(f"folder:{tmp_path / 'grabcut'}", colour=True)
     assert set(DATASET_KINDS) == {
-        "brats", "oai_zib", "sstem", "epfl", "isbi", "folder", "slices", "synthetic"
+        "brats", "oai_zib", "sstem", "epfl", "isbi", "folder", "slices", "synthetic", "zarr"
     }
 
 

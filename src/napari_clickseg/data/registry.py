@@ -20,6 +20,7 @@ from napari_clickseg.data.isbi import IsbiEmDataset
 from napari_clickseg.data.oai_zib import OaiZibDataset
 from napari_clickseg.data.sstem import EpflMitoDataset, SsTemDataset
 from napari_clickseg.data.synthetic_dataset import SyntheticDataset
+from napari_clickseg.data.zarr_stack import ZarrStackDataset
 
 __all__ = ["DATASET_KINDS", "detect_kind", "open_dataset"]
 
@@ -33,6 +34,8 @@ DATASET_KINDS: dict[str, str] = {
     "folder": "image/mask folder: data_GT/ + boundary_GT/ (GrabCut), img/ + gt/ (DAVIS, "
     "COCO_MVal) or images/ + masks/",
     "slices": "official 2D medical slices: image/ + annotation/ (BraTS) or annotations/ (OAI-ZIB)",
+    "zarr": "zarr / OME-Zarr image volume read lazily, with labels=<labels.zarr> (per slice, "
+    "each label value an object; split_components=1 for one-value labels)",
     "synthetic": "seeded generators, not a path: synthetic:em_cells, em_mitochondria, brain, knee",
 }
 
@@ -45,6 +48,7 @@ _ADAPTERS: dict[str, Callable[..., Dataset]] = {
     "folder": ImageMaskFolder,
     "slices": OfficialSlicesDataset,
     "synthetic": SyntheticDataset,
+    "zarr": ZarrStackDataset,
 }
 
 # synthetic data sets have no folder, so no detector
@@ -56,6 +60,7 @@ _DETECTORS: dict[str, Callable[[Path], bool]] = {
     "isbi": IsbiEmDataset.matches,
     "folder": ImageMaskFolder.matches,
     "slices": OfficialSlicesDataset.matches,
+    "zarr": ZarrStackDataset.matches,
 }
 
 
