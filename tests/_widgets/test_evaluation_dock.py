@@ -242,6 +242,29 @@ def test_late_progress_never_overwrites_the_result(dock, qtbot, monkeypatch):
     assert tab.result is not None and not tab.is_running
 
 
+def test_a_run_finishing_inside_the_last_progress_report_keeps_its_result(dock, qtbot):
+    """napari's progress bar can process events while a report updates it: the run's end may
+    arrive in there, and the report must not then overwrite the result."""
+    tab = dock.evaluate_tab
+    _run(qtbot, tab)
+    tab._worker = object()  # as if the run were still going when its last report arrives
+    finish = tab._on_finished
+
+    class ReentrantProgress:
+        n = 0
+
+        def update(self, step):
+            tab._outcome = (tab.result, tab.metas)
+            finish()  # the queued "finished" signal, delivered inside update()
+
+        def close(self):
+            pass
+
+    tab._napari_progress = ReentrantProgress()
+    tab._on_progress(tab._run_number, 2, 2, "slice3/label1")
+    assert tab.status.text().startswith("Done."), tab.status.text()
+
+
 def test_one_value_labels_are_split_into_connected_components(make_napari_viewer, qtbot):
     """ISBI-style ground truth (one value for every cell) is offered the split, preselected."""
     viewer = make_napari_viewer()

@@ -341,10 +341,11 @@ class EvaluateTab(QWidget):
             return
         self.progress_bar.setRange(0, max(total, 1))
         self.progress_bar.setValue(done)
-        if self._napari_progress is not None:
-            self._napari_progress.update(done - self._napari_progress.n)
         if not self._cancel.is_set():
             self._show(f"Evaluated {name} ({done} of {total})")
+        # last: napari's progress bar may process events, and so run _on_finished, in here
+        if self._napari_progress is not None:
+            self._napari_progress.update(done - self._napari_progress.n)
 
     def _on_returned(self, returned: tuple[Any, dict[str, dict[str, Any]]]) -> None:
         self._outcome = returned
