@@ -511,3 +511,39 @@ def test_real_isbi_objects_equal_the_cli_adapter():
     mine = evaluate_dataset(ClickBaseline(), ours, settings)
     theirs = evaluate_dataset(ClickBaseline(), cli, settings)
     assert [o.ious for o in mine.objects] == [o.ious for o in theirs.objects]
+
+
+def test_lazy_layers_are_evaluated_without_reading_the_volume(make_napari_viewer, qtbot, tmp_path):
+    """A zarr-backed (dask) image and labels of 1 GB nominal: building the objects and taking the
+    first one reads only its slice."""
+    import tracemalloc
+
+    import dask.array as da
+    import zarr
+
+    shape, chunks = (64, 4096, 2048), (1, 1024, 1024)
+    image = zarr.create_array(
+        store=str(tmp_path / "i.zarr"), shape=shape, chunks=chunks, dtype="u1"
+    )
+    labels = zarr.create_array(
+        store=str(tmp_path / "l.zarr"), shape=shape, chunks=chunks, dtype="u1"
+    )
+    image[30, 100:200, 100:200] = 200
+    labels[30, 120:180, 120:180] = 1
+    viewer = make_napari_viewer()
+    viewer.add_image(da.from_zarr(image), name="em", contrast_limits=(0, 255))
+    viewer.add_labels(da.from_zarr(labels), name="truth")
+    widget = EvaluationDock(viewer)
+    viewer.window.add_dock_widget(widget, name="Evaluation")
+    tab = widget.evaluate_tab
+    tab.selection.first.setValue(29)
+    tab.selection.last.setValue(31)
+    tracemalloc.start()
+    try:
+        objects = tab.build_objects()
+        first = next(iter(objects))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert first.name == "slice30/label1" and first.area == 3600
+    assert peak < 200e6  # the volumes are 512 MB each

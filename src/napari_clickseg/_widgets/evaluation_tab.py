@@ -225,7 +225,9 @@ class EvaluateTab(QWidget):
         axis, slices, labels = self.selection.selection()
         objects = LayerObjects(
             model_input,
-            np.array(gt.data),  # a copy: painting during a run must not change its truth
+            # a copy, as painting during a run must not change its truth; a lazy (dask, zarr)
+            # volume is read slice by slice instead, never whole
+            np.array(gt.data) if isinstance(gt.data, np.ndarray) else gt.data,
             axis=axis,
             slices=slices,
             labels_wanted=labels,
