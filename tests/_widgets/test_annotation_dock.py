@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from dock_helpers import SHAPE, volume, wait
 from napari.utils._test_utils import read_only_mouse_event
 from napari.utils.interactions import mouse_press_callbacks, mouse_release_callbacks
 from widget_fakes import DiskModel, ThreeCandidates, predictor_factory
@@ -20,19 +21,6 @@ from napari_clickseg.models import packaged
 
 pytestmark = pytest.mark.gui
 
-SHAPE = (6, 48, 64)
-
-
-def _volume():
-    rng = np.random.default_rng(0)
-    image = rng.integers(0, 60, SHAPE).astype(np.uint8)
-    image[:, 10:30, 20:40] += 150
-    return image
-
-
-def _wait(qtbot, dock, timeout=20000):
-    qtbot.waitUntil(lambda: dock.runner.idle, timeout=timeout)
-
 
 @pytest.fixture
 def viewer(make_napari_viewer):
@@ -40,13 +28,13 @@ def viewer(make_napari_viewer):
 
 
 def _dock(qtbot, viewer, model=DiskModel, **image_kwargs):
-    viewer.add_image(_volume(), name="volume", **image_kwargs)
+    viewer.add_image(volume(), name="volume", **image_kwargs)
     dock = AnnotationDock(viewer)
     viewer.window.add_dock_widget(dock)
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     if model is not None:
         dock.model_choice.add_model(model.__name__, predictor_factory(model))
-        _wait(qtbot, dock)
+        wait(qtbot, dock)
     assert dock.predictor is not None, dock.status.text()
     return dock
 
@@ -75,12 +63,12 @@ def test_mouse_clicks_make_a_mask_on_their_slice_only(qtbot, viewer):
     dock = _dock(qtbot, viewer)
     viewer.dims.set_current_step(0, 2)
     _mouse_click(viewer, (2, 20, 30))
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     assert _slice_mask(dock, 2)[20, 30]
     assert not np.asarray(dock.current_layer.data)[[0, 1, 3, 4, 5]].any()
     # a right click inside the disk is a negative click: it carves the mask there
     _mouse_click(viewer, (2, 20, 33), button=2)
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     assert len(dock.clicks.negative.data) == 1
     assert not _slice_mask(dock, 2)[20, 33]
     # a drag (press, move, release far away) pans and adds nothing
@@ -114,12 +102,12 @@ def test_points_added_and_deleted_in_the_layers_are_honoured(qtbot, viewer):
     dock = _dock(qtbot, viewer)
     viewer.dims.set_current_step(0, 4)
     dock.clicks.positive.add(np.array([[4.0, 15.0, 25.0]]))
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     assert _slice_mask(dock, 4)[15, 25]
     assert dock.clicks.records()[0].order == 0
     dock.clicks.positive.selected_data = {0}
     dock.clicks.positive.remove_selected()
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     assert not _slice_mask(dock, 4).any()
 
 
@@ -128,14 +116,14 @@ def test_scale_translate_and_another_viewed_axis(qtbot, viewer):
     world = dock.image_layer.data_to_world((1, 20, 30))
     viewer.dims.set_point(0, world[0])
     _mouse_click(viewer, world)
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     assert _slice_mask(dock, 1)[20, 30]
     # view along axis 2 (rows = axis 0, cols = axis 1): a click belongs to an x slice
     dock.discard_object()
     viewer.dims.order = (2, 0, 1)
     viewer.dims.set_point(2, dock.image_layer.data_to_world((0, 0, 35))[2])
     _mouse_click(viewer, dock.image_layer.data_to_world((3, 25, 35)))
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     record = dock.clicks.records()[0]
     assert record.axis == 2 and record.key() == (2, 35)
     assert dock.current_layer.data[3, 25, 35] and not dock.current_layer.data[3, 25, 20]
@@ -147,17 +135,17 @@ def test_ctrl_z_undoes_the_last_click_and_redo_restores_it(qtbot, viewer):
     viewer.layers.selection.active = dock.image_layer
     _mouse_click(viewer, (0, 15, 25))
     _mouse_click(viewer, (0, 35, 50))
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     assert _slice_mask(dock, 0)[35, 50]
     handler = viewer.window._qt_viewer._key_map_handler
     handler.press_key("Control-Z")
     handler.release_key("Control-Z")
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     assert len(dock.clicks.records()) == 1
     assert _slice_mask(dock, 0)[15, 25] and not _slice_mask(dock, 0)[35, 50]
     handler.press_key("Control-Shift-Z")
     handler.release_key("Control-Shift-Z")
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     assert _slice_mask(dock, 0)[35, 50]
 
 
@@ -165,7 +153,7 @@ def test_commit_never_overwrites_and_is_undoable(qtbot, viewer):
     dock = _dock(qtbot, viewer)
     viewer.dims.set_current_step(0, 1)
     _mouse_click(viewer, (1, 20, 30))
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     first = dock.commit()
     assert first == 1
     assert not dock.clicks.records() and not np.asarray(dock.current_layer.data).any()
@@ -173,7 +161,7 @@ def test_commit_never_overwrites_and_is_undoable(qtbot, viewer):
     assert committed[1, 20, 30] == 1
     # a second, overlapping object gets id 2 and leaves object 1's pixels alone
     _mouse_click(viewer, (1, 20, 34))
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     viewer.window._qt_viewer._key_map_handler.press_key("N")
     committed = np.asarray(dock.committed_layer.data)
     assert committed[1, 20, 30] == 1 and committed[1, 20, 38] == 2
@@ -187,12 +175,12 @@ def test_piclick_candidates_cycle_and_feed_back(qtbot, viewer):
     dock = _dock(qtbot, viewer, model=ThreeCandidates)
     viewer.dims.set_current_step(0, 3)
     _mouse_click(viewer, (3, 20, 30))
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     disk = _slice_mask(dock, 3).sum()
     assert 0 < disk < 48 * 64
     assert dock.candidate_label.text().startswith("candidate 1/3")
     dock.next_candidate()
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     assert _slice_mask(dock, 3).all()
     assert dock.candidate_label.text().startswith("candidate 2/3")
     # the chosen candidate is the previous mask of the next click
@@ -200,7 +188,7 @@ def test_piclick_candidates_cycle_and_feed_back(qtbot, viewer):
     assert (prior > 0.5).all()
     dock.previous_candidate()
     dock.previous_candidate()
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     assert not _slice_mask(dock, 3).any()  # candidate 3: empty
 
 
@@ -208,11 +196,11 @@ def test_prompts_save_and_reload(qtbot, viewer, tmp_path):
     dock = _dock(qtbot, viewer)
     viewer.dims.set_current_step(0, 2)
     _mouse_click(viewer, (2, 20, 30))
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     dock.commit()
     _mouse_click(viewer, (2, 40, 10))
     _mouse_click(viewer, (2, 40, 14), button=2)
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     expected_mask = np.asarray(dock.current_layer.data).copy()
     written = dock.save_annotation(tmp_path)
     assert {p.name for p in written} == {"volume_prompts.json", "volume_objects.tif"}
@@ -220,7 +208,7 @@ def test_prompts_save_and_reload(qtbot, viewer, tmp_path):
     dock.discard_object()
     dock.committed_layer.data = np.zeros_like(dock.committed_layer.data)
     dock.load_prompts(tmp_path / "volume_prompts.json")
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     records = dock.clicks.records()
     assert [(r.positive, r.key()) for r in records] == [(True, (0, 2)), (False, (0, 2))]
     np.testing.assert_array_equal(np.asarray(dock.current_layer.data), expected_mask)
@@ -233,7 +221,7 @@ def test_autosave_writes_atomically_after_changes(qtbot, viewer, tmp_path):
     dock.autosave_folder.setText(str(tmp_path / "auto"))
     dock.autosave_box.setChecked(True)
     _mouse_click(viewer, (0, 20, 30))
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     future = dock.autosave_now()
     future.result(timeout=10)
     assert (tmp_path / "auto" / "volume_prompts.json").exists()
@@ -244,10 +232,10 @@ def test_propagation_fills_other_slices_in_one_undoable_step(qtbot, viewer):
     dock = _dock(qtbot, viewer)
     viewer.dims.set_current_step(0, 2)
     _mouse_click(viewer, (2, 20, 30))
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     seed = _slice_mask(dock, 2).copy()
     dock.propagate("mask+center")
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     data = np.asarray(dock.current_layer.data) > 0
     assert data[[0, 1, 3, 4, 5]].any(axis=(1, 2)).all()
     np.testing.assert_array_equal(data[2], seed)  # the annotated slice is untouched
@@ -259,7 +247,7 @@ def test_propagation_fills_other_slices_in_one_undoable_step(qtbot, viewer):
 def test_clear_messages_for_what_cannot_be_annotated(qtbot, viewer):
     dock = AnnotationDock(viewer)
     viewer.window.add_dock_widget(dock)
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     assert "No image layer" in dock.status.text()
     assert dock.add_click_at_world((1, 2), True) is None
     viewer.add_image(np.zeros((2, 3, 16, 16), np.uint8), name="4d")
@@ -272,7 +260,7 @@ def test_the_shipped_model_is_the_default_and_segments(qtbot, viewer):
     dock = _dock(qtbot, viewer, model=None)
     assert dock.model_choice.spec.kind == "packaged"
     _mouse_click(viewer, (0, 20, 30))
-    _wait(qtbot, dock, timeout=60000)
+    wait(qtbot, dock, timeout=60000)
     assert _slice_mask(dock, 0)[20, 30], dock.last_error
 
 
@@ -282,14 +270,14 @@ def test_without_a_shipped_model_the_classical_baseline_is_the_default(qtbot, vi
     assert dock.model_choice.spec.kind == "baseline"
     assert "classical watershed baseline" in dock.model_choice.note.text()
     _mouse_click(viewer, (0, 20, 30))
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     assert _slice_mask(dock, 0)[20, 30]
 
 
 def test_channel_map_feeds_layers_to_r_g_b(qtbot, viewer):
     dock = _dock(qtbot, viewer)
-    volume = _volume()
-    viewer.add_image(volume // 2, name="t2")
+    stack = volume()
+    viewer.add_image(stack // 2, name="t2")
     viewer.add_image(np.zeros((3, 48, 64)), name="other shape")
     dock.image_combo.setCurrentText("volume")
     choices = [
@@ -298,9 +286,9 @@ def test_channel_map_feeds_layers_to_r_g_b(qtbot, viewer):
     assert choices == ["volume", "t2"]  # same-shape image layers only
     dock.channel_map.map_to(("t2", "volume", "t2"))
     image = dock.model_input.image(dock._plane(0), 1)
-    assert image[0, 0].tolist() == [volume[1, 0, 0] // 2, volume[1, 0, 0], volume[1, 0, 0] // 2]
+    assert image[0, 0].tolist() == [stack[1, 0, 0] // 2, stack[1, 0, 0], stack[1, 0, 0] // 2]
     _mouse_click(viewer, (1, 20, 30))
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     assert _slice_mask(dock, 1)[20, 30]
 
 
@@ -311,11 +299,11 @@ def test_rgb_image_and_2d_clicks(qtbot, viewer):
     dock = AnnotationDock(viewer)
     viewer.window.add_dock_widget(dock)
     dock.model_choice.add_model("disk", predictor_factory(DiskModel))
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     assert dock.image_layer.name == "photo" and dock.current_layer.data.shape == (40, 50)
     assert dock.model_input.image(dock._plane(None), 0)[15, 15].tolist() == [200, 50, 10]
     _mouse_click(viewer, (15, 20))
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     assert np.asarray(dock.current_layer.data)[15, 20]
     assert dock.clicks.records()[0].key() == (None, 0)
 
@@ -333,7 +321,7 @@ def test_gpu_out_of_memory_falls_back_to_cpu(qtbot, viewer):
 
     dock = _dock(qtbot, viewer, model=None)
     dock.model_choice.add_model("flaky", flaky)
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     assert "CPU" in dock.last_error
     assert dock.model_choice.spec.device == "cpu" and dock.predictor is not None
     assert len(calls) == 2
@@ -344,7 +332,7 @@ def test_model_that_fails_to_load_is_reported(qtbot, viewer, tmp_path):
     bad = tmp_path / "weights.pth"
     bad.write_bytes(b"not a checkpoint")
     dock.model_choice.set_checkpoint_path(bad)
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     assert "could not be loaded" in dock.last_error and "weights.pth" in dock.last_error
     assert dock.predictor is None
 
@@ -352,11 +340,11 @@ def test_model_that_fails_to_load_is_reported(qtbot, viewer, tmp_path):
 def test_propagation_can_be_cancelled(qtbot, viewer):
     dock = _dock(qtbot, viewer)
     _mouse_click(viewer, (0, 20, 30))
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     dock.propagate("mask+center")
     assert dock.propagate_button.text() == "Cancel propagation"
     dock._propagate_or_cancel()  # the button, pressed again
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     assert dock.propagate_button.text() == "Propagate"
     assert "Propagation" in dock.status.text()
 
@@ -381,10 +369,10 @@ def _tiny_simpleclick(device):
 def test_a_real_network_loads_and_predicts_in_the_viewer(qtbot, viewer):
     dock = _dock(qtbot, viewer, model=None)
     dock.model_choice.add_model("tiny SimpleClick", _tiny_simpleclick)
-    _wait(qtbot, dock, timeout=60000)
+    wait(qtbot, dock, timeout=60000)
     assert dock.predictor is not None, dock.last_error
     _mouse_click(viewer, (0, 20, 30))
-    _wait(qtbot, dock, timeout=60000)
+    wait(qtbot, dock, timeout=60000)
     assert dock.sessions.prediction((0, 0)) is not None, dock.last_error
 
 
@@ -397,7 +385,7 @@ def test_a_click_through_the_real_canvas(qtbot, viewer):
     centre = (canvas.size[0] / 2, canvas.size[1] / 2)
     canvas.events.mouse_press(pos=centre, button=1, modifiers=())
     canvas.events.mouse_release(pos=centre, button=1, modifiers=())
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     (record,) = dock.clicks.records()
     assert record.positive and record.key() == (0, 3)
     # the click is where napari's cursor says the mouse was, in image pixels
@@ -410,9 +398,9 @@ def test_a_click_through_the_real_canvas(qtbot, viewer):
 def test_a_deleted_dock_layer_is_made_again_and_clicks_survive(qtbot, viewer):
     dock = _dock(qtbot, viewer)
     _mouse_click(viewer, (0, 20, 30))
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     viewer.layers.remove(dock.current_layer)
     qtbot.waitUntil(lambda: dock.current_layer in viewer.layers, timeout=5000)
-    _wait(qtbot, dock)
+    wait(qtbot, dock)
     assert len(dock.clicks.records()) == 1
     assert _slice_mask(dock, 0)[20, 30]  # recomputed from the clicks
