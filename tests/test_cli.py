@@ -147,3 +147,15 @@ def test_min_crop_option_sets_the_zoom_floor(tmp_path, capsys):
     args = ["evaluate", "--data", f"folder:{folder}", "--out", str(tmp_path / "o")]
     assert main([*args, "--min-crop", "0"]) == 2
     assert "--min-crop must be a positive number of pixels, got 0" in capsys.readouterr().err
+
+
+def test_first_view_option_caps_the_first_click_view(tmp_path, capsys):
+    from napari_clickseg import cli
+
+    assert cli.make_predictor("default", "cpu", 0, False, True).zoom_in.first_view_max_side is None
+    capped = cli.make_predictor("default", "cpu", 0, False, True, first_view_max_side=448)
+    assert capped.zoom_in.first_view_max_side == 448
+    folder = _rectangles(tmp_path / "data")
+    args = ["evaluate", "--data", f"folder:{folder}", "--out", str(tmp_path / "o")]
+    assert main([*args, "--first-view", "8"]) == 2
+    assert "first_view_max_side must be at least 16 pixels" in capsys.readouterr().err

@@ -161,6 +161,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         not args.no_flip,
         args.precision,
         min_crop_size=args.min_crop,
+        first_view_max_side=args.first_view,
     )
     if args.cfr_every_click and hasattr(predictor, "cfr"):
         import dataclasses
@@ -235,6 +236,7 @@ def _model_identity(args: argparse.Namespace, predictor) -> dict[str, object]:
         adaptive_cfr=args.adaptive,
         cfr_every_click=args.cfr_every_click,
         min_crop=args.min_crop,
+        first_view=args.first_view,
         batch_size=args.batch_size,
     )
     return info
@@ -368,6 +370,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="ZoomIn's minimum crop side in pixels (default: the official 200 px scaled by the "
         "model's input size over 448 px, 100 px for the default model; 200 is the official "
         "code's value for any input)",
+    )
+    evaluate.add_argument(
+        "--first-view",
+        type=int,
+        default=None,
+        metavar="PX",
+        help="largest side of the first click's view: a window of at most PX pixels around "
+        "the click instead of the whole image (default: the model's own setting; the "
+        "official rule, the whole image, for the papers' checkpoints)",
     )
     evaluate.add_argument(
         "--batch-size",

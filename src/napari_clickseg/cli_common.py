@@ -88,10 +88,12 @@ def make_predictor(
     flip: bool,
     precision: str = "float32",
     min_crop_size: int | None = None,
+    first_view_max_side: int | None = None,
 ):
     """A predictor for a model path or registry name, or the weight-free baseline.
 
-    ``min_crop_size`` is ZoomIn's minimum crop side (None: scaled with the model's input).
+    ``min_crop_size`` is ZoomIn's minimum crop side (None: scaled with the model's input);
+    ``first_view_max_side`` caps the first click's view (None: the whole image).
     """
     if model == BASELINE:
         from napari_clickseg.engine.baseline import ClickBaseline
@@ -109,7 +111,9 @@ def make_predictor(
         with_flip=flip,
         cfr=CFRSettings(steps=cfr_steps, adaptive=adaptive),
         precision=precision,
-        zoom_in=ZoomInSettings(min_crop_size=min_crop_size),
+        zoom_in=ZoomInSettings(
+            min_crop_size=min_crop_size, first_view_max_side=first_view_max_side
+        ),
     )
 
 

@@ -90,3 +90,38 @@ def test_a_224_px_model_zooms_into_a_small_object_twice_as_far():
     small = object_roi(mask, [], ZoomInSettings(target_size=(224, 224)))
     official = object_roi(mask, [], ZoomInSettings(target_size=(448, 448)))
     assert small[1] - small[0] == 100 and official[1] - official[0] == 200
+
+
+def test_the_first_view_is_the_whole_image_by_default_as_the_official_rule():
+    prev = np.zeros((1024, 768), np.float32)
+    roi = next_roi(None, prev, [Click(500, 300, True)], SETTINGS)
+    assert roi == (0, 1023, 0, 767)
+
+
+def test_a_capped_first_view_is_a_window_around_the_click_kept_inside_the_image():
+    settings = ZoomInSettings(first_view_max_side=448)
+    prev = np.zeros((1024, 768), np.float32)
+    assert next_roi(None, prev, [Click(500, 300, True)], settings) == (276, 723, 76, 523)
+    # near a corner the window shifts inside instead of shrinking
+    assert next_roi(None, prev, [Click(5, 760, True)], settings) == (0, 447, 320, 767)
+    # a side already under the cap stays whole; a negative click alone gives the whole image
+    assert next_roi(None, np.zeros((300, 900), np.float32), [Click(10, 10, True)], settings) == (
+        0,
+        299,
+        0,
+        447,
+    )
+    assert next_roi(None, prev, [Click(500, 300, False)], settings) == (0, 1023, 0, 767)
+
+
+def test_a_capped_first_view_does_not_change_later_clicks():
+    capped = ZoomInSettings(first_view_max_side=256)
+    prev = np.zeros((1024, 1024), np.float32)
+    prev[400:440, 400:440] = 1.0
+    clicks = [Click(420, 420, True), Click(600, 600, False)]
+    assert next_roi(None, prev, clicks, capped) == next_roi(None, prev, clicks, SETTINGS)
+
+
+def test_a_first_view_cap_below_a_patch_is_refused():
+    with pytest.raises(ValueError, match="first_view_max_side must be at least 16"):
+        ZoomInSettings(first_view_max_side=8)

@@ -10,6 +10,10 @@ below 0.5.
 The 200 px floor belongs to the official 448 px input: it caps the magnification at 2.24x.
 For a model with another input size the floor scales with it (100 px at 224 px) unless set,
 so a small model zooms in as far as the official one does; at 448 px nothing changes.
+
+``first_view_max_side`` (off by default) is our option, not the official code's: it replaces the
+whole-image first view by a window around the first click, for sections far larger than the
+network input.
 """
 
 from __future__ import annotations
@@ -48,6 +52,11 @@ class ZoomInSettings:
         A new box replaces the stored one when their IoU is below this.
     prob_thresh : float
         Probability above which a pixel counts as object for the box.
+    first_view_max_side : int or None
+        Largest side of the view before any mask exists (the first click). None (the
+        default, the official rule) shows the whole image however large; a number caps it to
+        a window of at most that many pixels a side around the positive clicks, so a large
+        section is not shrunk past what the network can resolve.
     """
 
     target_size: tuple[int, int] | None = None
@@ -55,6 +64,14 @@ class ZoomInSettings:
     min_crop_size: int | None = None
     recompute_thresh_iou: float = 0.5
     prob_thresh: float = 0.5
+    first_view_max_side: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.first_view_max_side is not None and self.first_view_max_side < 16:
+            raise ValueError(
+                "first_view_max_side must be at least 16 pixels (or None for the whole "
+                f"image), got {self.first_view_max_side}"
+            )
 
     def crop_floor(self) -> int:
         """The minimum crop side in use: ``min_crop_size``, else the scaled official one."""
@@ -128,6 +145,44 @@ def object_roi_from_box(
     return clamp_bbox(roi, *shape)
 
 
+def first_view(shape: tuple[int, int], clicks: Sequence[Click], max_side: int | None) -> Roi:
+    """The view before any mask exists: the whole image, or a window of at most ``max_side``.
+
+    The window is centred on the positive clicks' box and shifted (not cut) to lie inside
+    the image, so it keeps ``max_side`` pixels wherever the image has them.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Image (height, width).
+    clicks : sequence of Click
+        The clicks so far; without a positive click the whole image is the view.
+    max_side : int or None
+        Largest side of the window; None means the whole image (the official rule).
+
+    Returns
+    -------
+    tuple of int
+        Inclusive (rmin, rmax, cmin, cmax).
+    """
+    height, width = shape
+    positives = [click for click in clicks if click.is_positive]
+    if max_side is None or not positives or (height <= max_side and width <= max_side):
+        return 0, height - 1, 0, width - 1
+    rows = [int(click.row) for click in positives]
+    cols = [int(click.col) for click in positives]
+
+    def window(low: int, high: int, size: int) -> tuple[int, int]:
+        side = min(size, max(max_side, high - low + 1))
+        start = (low + high + 1) // 2 - side // 2
+        start = min(max(start, 0), size - side)
+        return start, start + side - 1
+
+    rmin, rmax = window(min(rows), max(rows), height)
+    cmin, cmax = window(min(cols), max(cols), width)
+    return rmin, rmax, cmin, cmax
+
+
 def clicks_inside_roi(roi: Roi, clicks: Sequence[Click]) -> bool:
     """Whether every positive click lies in the ROI (the official half-open test)."""
     rmin, rmax, cmin, cmax = roi
@@ -182,7 +237,7 @@ def next_roi_from_box(
     if mask_box is not None:
         candidate = object_roi_from_box(mask_box, shape, clicks, settings)
     else:
-        candidate = (0, shape[0] - 1, 0, shape[1] - 1)
+        candidate = first_view(shape, clicks, settings.first_view_max_side)
     if current is None or not clicks_inside_roi(current, clicks):
         return candidate
     if bbox_iou(candidate, current) < settings.recompute_thresh_iou:
