@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+from tiny_models import tiny_simpleclick_config
+
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -22,17 +24,7 @@ def _deterministic_torch():
 @pytest.fixture
 def tiny_config():
     """A SimpleClick config with the real structure and a few thousand parameters."""
-    from napari_clickseg.models.simpleclick import SimpleClickConfig
-
-    return SimpleClickConfig(
-        img_size=448,
-        patch_size=16,
-        embed_dim=16,
-        depth=8,
-        num_heads=2,
-        neck_out_dims=(8, 8, 8, 8),
-        head_channels=8,
-    )
+    return tiny_simpleclick_config()
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from widget_fakes import DiskModel, ThreeCandidates, predictor_factory
 
 from napari_clickseg._widgets.annotation_dock import AnnotationDock
 from napari_clickseg.models import packaged
+from tiny_models import tiny_simpleclick_config
 
 pytestmark = pytest.mark.gui
 
@@ -352,18 +353,8 @@ def test_propagation_can_be_cancelled(qtbot, viewer):
 def _tiny_simpleclick(device):
     # Imported here, in the worker, after napari's OpenGL: timm pulls in torchvision and triton.
     from napari_clickseg.models.registry import build_model
-    from napari_clickseg.models.simpleclick import SimpleClickConfig
 
-    config = SimpleClickConfig(
-        img_size=448,
-        patch_size=16,
-        embed_dim=16,
-        depth=8,
-        num_heads=2,
-        neck_out_dims=(8, 8, 8, 8),
-        head_channels=8,
-    )
-    return build_model(config)
+    return build_model(tiny_simpleclick_config())
 
 
 def test_a_real_network_loads_and_predicts_in_the_viewer(qtbot, viewer):
