@@ -139,3 +139,20 @@ def test_the_random_walker_answers_when_its_seeds_leave_nothing_to_solve():
         predictor._segment(np.zeros((4, 5)), markers), (markers == 1).astype(np.float32)
     )
     assert predictor._segment(np.zeros((4, 5)), np.ones((4, 5), np.int32)).all()
+
+
+def test_clicked_pixels_keep_their_sign_whatever_later_clicks_seed():
+    """Negative clicks whose seed disks cover an earlier positive click's whole disk leave that
+    click's pixel object: a tiny object is never wiped out by clicks around it."""
+    from napari_clickseg.engine.baseline import ClickBaseline
+
+    image = np.full((64, 64), 40, np.uint8)
+    image[30:33, 30:33] = 200  # a 3 x 3 object
+    predictor = ClickBaseline()
+    predictor.set_image(image)
+    clicks = [(31, 31, True)]
+    predictor.predict(clicks)
+    for row, col in [(33, 31), (29, 31), (31, 33), (31, 29)]:
+        clicks.append((row, col, False))
+        mask = predictor.predict(clicks).mask
+        assert mask[31, 31] and not mask[row, col]

@@ -286,3 +286,29 @@ def test_random_generator_states_round_trip_and_state_files_are_checked(tmp_path
     (tmp_path / "junk.pt").write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="not a readable training state"):
         load_training_state(tmp_path / "junk.pt")
+
+
+def test_fine_tuning_at_another_input_size_resizes_the_positional_embedding(tmp_path):
+    from napari_clickseg.training.trainer import build_initial_model
+
+    torch.manual_seed(0)
+    source = build_model(SimpleClickConfig(**{**TINY, "neck_out_dims": (8, 8, 8, 8)}))
+    path = tmp_path / "tiny224.safetensors"
+    save_model(source, path)
+    model = build_initial_model(str(path), {"img_size": 320})
+    assert model.input_size == (320, 320) and model.training
+    pos = model.backbone.pos_embed
+    assert pos.shape == (1, 1 + 20 * 20, 16) and pos.requires_grad
+    # the class slot kept; the patch grid is what inference at 320 px would have used
+    assert torch.equal(pos[:, :1], source.backbone.pos_embed[:, :1])
+    assert torch.allclose(pos[:, 1:], source.backbone.positional_embedding((20, 20)))
+    before, after = source.state_dict(), model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before if k != "backbone.pos_embed")
+    points = torch.tensor([[[100.0, 100.0, 0.0], [-1.0, -1.0, -1.0]]])
+    output = model(torch.rand(1, 3, 320, 320), torch.zeros(1, 1, 320, 320), points)
+    assert output.logits.shape == (1, 1, 320, 320)
+
+    with pytest.raises(ConfigError, match="multiple of the patch size 16"):
+        build_initial_model(str(path), {"img_size": 300})
+    with pytest.raises(ConfigError, match=r"only img_size may change"):
+        build_initial_model(str(path), {"embed_dim": 32})

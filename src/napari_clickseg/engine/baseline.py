@@ -28,6 +28,9 @@ One prediction, on a crop like the networks' ZoomIn:
   connected part of the change that holds the click (cut back to the disk of the click's
   distance when that part is over four times that disk: a leak). Elsewhere the
   previous mask stays, so a click never moves parts of the boundary it did not touch.
+- **Clicked pixels keep their sign**: a positive click's own pixel is object and a negative
+  one's background, whatever seed disks of later clicks cover them, so a few clicks around a
+  tiny object never wipe it out.
 - A mask given from outside with :meth:`ClickBaseline.set_prev_mask` (propagation's
   neighbouring slice) only places the crop: the image and the clicks decide, so the object can
   change or end from slice to slice.
@@ -277,6 +280,10 @@ class ClickBaseline:
             added = _touching(obj & ~was & zones[0], positive)
             removed = _touching(~obj & was & zones[1], negative)
             probs = np.where(added | removed, probs, self._probs[window]).astype(np.float32)
+        # What the user clicked is as they said: a positive click's pixel is object, a negative
+        # one's background, whatever the clicks after it changed around it.
+        for click in local:
+            probs[round(click.row), round(click.col)] = float(click.is_positive)
         return probs, _reaches_border(probs > _BORDER_PROBABILITY, inside_image)
 
     def _grow(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
@@ -311,6 +318,10 @@ class ClickBaseline:
         for click in clicks:
             disk = (rows - click.row) ** 2 + (cols - click.col) ** 2 <= self.settings.seed_radius**2
             markers[disk] = _OBJECT if click.is_positive else _BACKGROUND
+        for click in clicks:  # a later click's disk never takes an earlier click's own pixel
+            markers[round(click.row), round(click.col)] = (
+                _OBJECT if click.is_positive else _BACKGROUND
+            )
         if not (markers == _BACKGROUND).any():
             # the crop is the whole image and nothing says background: its border does
             markers[[0, -1], :] = np.where(

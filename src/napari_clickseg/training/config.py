@@ -76,7 +76,8 @@ class ModelSection:
         SimpleClick / CFR-ICL ``.pth``, one of our ``.safetensors``, a known weights name) to
         fine-tune.
     overrides : dict
-        Config fields replaced in a fresh variant, e.g. ``{img_size = 224}``.
+        Config fields replaced in a fresh variant, e.g. ``{img_size = 224}``; for a
+        checkpoint only ``img_size`` (its positional embedding is resized to the new grid).
     """
 
     init: str = ""

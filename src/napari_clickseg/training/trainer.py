@@ -31,6 +31,7 @@ Outputs in ``output_dir``::
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import time
@@ -132,7 +133,9 @@ def build_initial_model(init: str, overrides: dict[str, Any] | None = None) -> n
         A variant name (fresh weights, ``overrides`` applied to its config) or anything
         :func:`~napari_clickseg.models.checkpoints.load_model` loads (fine-tuning).
     overrides : dict, optional
-        Config fields of a fresh variant.
+        Config fields of a fresh variant; for a checkpoint only ``img_size`` (the input side
+        in pixels), whose positional embedding is then resized bicubically to the new token
+        grid, as the official inference resizes it for another input size.
 
     Returns
     -------
@@ -147,16 +150,19 @@ def build_initial_model(init: str, overrides: dict[str, Any] | None = None) -> n
         except TypeError as error:
             raise ConfigError(f"model.overrides do not fit variant {init!r}: {error}") from None
     else:
-        if overrides:
+        unknown = sorted(set(overrides or {}) - {"img_size"})
+        if unknown:
             raise ConfigError(
-                f"model.overrides apply to a fresh variant only; {init!r} is a checkpoint whose "
-                "config is fixed by its weights"
+                f"model.overrides {unknown} apply to a fresh variant only; {init!r} is a "
+                "checkpoint whose config is fixed by its weights (only img_size may change)"
             )
         if not Path(init).exists() and ("/" in init or init.endswith((".pth", ".safetensors"))):
             raise FileNotFoundError(f"model.init: checkpoint not found: {init}")
         from napari_clickseg.models.checkpoints import load_model
 
         model = load_model(init)
+        if overrides:
+            model = with_input_size(model, int(overrides["img_size"]))
     if getattr(model.config, "architecture", "") == "piclick":
         raise ConfigError(
             "training PiClick (multi-mask queries with Hungarian matching) is not supported; "
@@ -164,6 +170,48 @@ def build_initial_model(init: str, overrides: dict[str, Any] | None = None) -> n
         )
     model.requires_grad_(True)
     return model.train()
+
+
+def with_input_size(model: nn.Module, img_size: int) -> nn.Module:
+    """The same weights at another input size (a plain-ViT model).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A SimpleClick-style model whose backbone has an absolute positional embedding.
+    img_size : int
+        The new input side in pixels, a multiple of the patch size.
+
+    Returns
+    -------
+    torch.nn.Module
+        A new model whose config has ``img_size`` and whose positional embedding is the old
+        one resized to the new token grid (its class-token slot kept); every other weight is
+        copied unchanged.
+    """
+    from napari_clickseg.models.registry import build_model
+
+    config = model.config
+    if not hasattr(config, "img_size") or not hasattr(model, "backbone"):
+        raise ConfigError(
+            f"model.overrides img_size: {type(model).__name__} has no plain-ViT input size"
+        )
+    patch = config.patch_size
+    if img_size < patch or img_size % patch:
+        raise ConfigError(
+            f"model.overrides img_size must be a positive multiple of the patch size {patch}, "
+            f"got {img_size}"
+        )
+    if img_size == config.img_size:
+        return model
+    resized = build_model(dataclasses.replace(config, img_size=img_size))
+    state = model.state_dict()
+    grid = (img_size // patch, img_size // patch)
+    with torch.no_grad():
+        tokens = model.backbone.positional_embedding(grid)
+        state["backbone.pos_embed"] = torch.cat([model.backbone.pos_embed[:, :1], tokens], dim=1)
+    resized.load_state_dict(state, strict=True)
+    return resized
 
 
 class ClickTrainingStep(nn.Module):
