@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
@@ -56,3 +57,23 @@ def test_process_benchmark_compares_sharded_rows_with_one_process():
     rows = [line.split() for line in lines if line.split() and line.split()[0].isdigit()]
     assert [row[0] for row in rows] == ["1", "2"]
     assert rows[0][3] == "1.00x" and all(row[-1] == "yes" for row in rows)
+
+
+def test_first_mask_spill_compares_first_masks_with_the_objects(tmp_path):
+    from skimage import io as skio
+
+    # bright discs on a dark background: the watershed's first mask is the disc itself
+    for name in ("images", "masks"):
+        (tmp_path / name).mkdir()
+    rows, cols = np.ogrid[:96, :96]
+    for i, radius in enumerate((10, 16, 22)):
+        disc = (rows - 48) ** 2 + (cols - 48) ** 2 <= radius**2
+        skio.imsave(tmp_path / "images" / f"{i}.png", np.where(disc, 200, 40).astype(np.uint8))
+        skio.imsave(tmp_path / "masks" / f"{i}.png", (disc * 255).astype(np.uint8))
+    (line,) = _run(
+        "first_mask_spill.py", "--model", "baseline", "--data", f"folder:{tmp_path}",
+    )  # fmt: skip
+    assert line.startswith("baseline: 3 objects; first mask / object area: median ")
+    median = float(line.split("median ", 1)[1].split(",")[0])
+    assert 0.9 < median < 1.1 and "over 1.5x 0%, under 0.67x 0%" in line
+    assert float(line.rsplit("mIoU@1 ", 1)[1]) > 0.9

@@ -377,8 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="PX",
         help="largest side of the first click's view: a window of at most PX pixels around "
-        "the click instead of the whole image (default: the model's own setting; the "
-        "official rule, the whole image, for the papers' checkpoints)",
+        "the click instead of the whole image (default: the whole image, the official rule)",
     )
     evaluate.add_argument(
         "--batch-size",
