@@ -12,6 +12,7 @@ prints the peak traced allocation (tracemalloc) against the volume's nominal siz
     python benchmarks/bench_large_slice.py                     # default model, 512 vs 8000 px
     python benchmarks/bench_large_slice.py --sizes 4000 8000 --repeats 5
     python benchmarks/bench_large_slice.py --engine-only   # a stub network: the engine's own cost
+    python benchmarks/bench_large_slice.py --cfr 0   # without the default model's first-click CFR
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from napari_clickseg.engine.predictor import Predictor
+from napari_clickseg.engine.predictor import CFRSettings, Predictor
 from napari_clickseg.engine.propagation import PropagationSettings, propagate
 from napari_clickseg.io.zarr_volumes import create_zarr_labels, open_lazy_volume
 from napari_clickseg.models.checkpoints import load_model
@@ -143,13 +144,21 @@ def main() -> None:
     parser.add_argument(
         "--engine-only", action="store_true", help="a stub network instead of --model"
     )
+    parser.add_argument(
+        "--cfr",
+        type=int,
+        default=None,
+        metavar="N",
+        help="CFR-N on the first click (default: what the model's file recommends; 0: off)",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     name = "stub (engine only)" if args.engine_only else args.model
     print(f"CPU: {_cpu_name()}; torch threads {torch.get_num_threads()}; model {name}")
     model = _stub_network() if args.engine_only else load_model(args.model)
-    predictor = Predictor(model, "cpu")
+    predictor = Predictor(model, "cpu", cfr=None if args.cfr is None else CFRSettings(args.cfr))
+    print(f"CFR: {predictor.cfr}")
     sizes = [args.baseline, *args.sizes]
     images = {size: _slice(size) for size in sizes}
     _time_clicks(predictor, images[args.baseline])  # warm-up (allocator, kernels)

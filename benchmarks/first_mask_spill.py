@@ -10,6 +10,7 @@ mIoU@1. The model card's first-mask diagnostics on the EPFL validation split:
         --data epfl:../shared/data/epfl_lucchi_mito/train --slices 20 21 22 23 24 25 26 \\
         --limit 60 --seed 0
     python benchmarks/first_mask_spill.py --model baseline ...   # the watershed
+    python benchmarks/first_mask_spill.py --model default --cfr 0 ...   # a single pass
 """
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--first-view", type=int, default=None, metavar="PX")
+    parser.add_argument(
+        "--cfr",
+        type=int,
+        default=None,
+        metavar="N",
+        help="CFR-N on the first click (default: what the model's file recommends; 0: off)",
+    )
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -41,7 +49,7 @@ def main() -> None:
     if args.limit:
         dataset = dataset.limit(args.limit, seed=args.seed)
     predictor = make_predictor(
-        args.model, "cpu", 0, False, True, first_view_max_side=args.first_view
+        args.model, "cpu", args.cfr, False, True, first_view_max_side=args.first_view
     )
     ratios, outside, ious = [], [], []
     for obj in dataset:

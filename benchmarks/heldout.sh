@@ -4,7 +4,7 @@
 #
 #   bash benchmarks/heldout.sh MODEL OUT_DIR [SET...] [-- EVALUATE_OPTION...]
 #
-# MODEL: 'default', 'baseline' or a checkpoint; SET: any of isbi isbi_mito epfl brats em_cells
+# MODEL: 'default', 'baseline' or a checkpoint; SET: any of isbi isbi_mito isbi_mito_1024 epfl brats em_cells
 # em_mitochondria brain knee grabcut davis coco (default: isbi brats and the synthetic sets). Options after -- go to every `clickseg evaluate` call, e.g.
 # `-- --no-flip` (the fast mode) or `-- --precision bfloat16`. Real data sets are read from
 # ../shared/data beside the repository.
@@ -19,6 +19,7 @@ extra=("$@")
 [ ${#sets[@]} -gt 0 ] || sets=(isbi brats em_cells em_mitochondria brain knee)
 data=${CLICKSEG_SHARED_DATA:-../shared/data}
 clickseg=${CLICKSEG:-clickseg}
+python=${PYTHON:-python}
 mkdir -p "$out"
 
 for set in "${sets[@]}"; do
@@ -29,6 +30,12 @@ for set in "${sets[@]}"; do
     isbi_mito)  # ISBI 2012 mitochondria of slices 20-29 (every one)
       args=(--data "sstem:$data/isbi2012_em_mito" --data-option images=../isbi2012_em/image
             --data-option slices=20,21,22,23,24,25,26,27,28,29 --data-option name=ISBI-mito) ;;
+    isbi_mito_1024)  # the same tissue as full 1024 px ssTEM sections: 2 x 2 mosaics of
+      # sections 20-23 and 24-27 (benchmarks/em_mosaic.py), each mitochondrion once
+      mosaic="$out/_isbi_mito_1024_data"
+      [ -d "$mosaic/raw" ] || "$python" "$(dirname "$0")/em_mosaic.py" \
+        --data-root "$data" --out "$mosaic" --slices 20 21 22 23 24 25 26 27
+      args=(--data "sstem:$mosaic" --data-option name=ISBI-mito-1024) ;;
     epfl)  # EPFL (Lucchi) test split, a seeded sample of 100 mitochondria
       args=(--data "epfl:$data/epfl_lucchi_mito/test" --limit 100 --seed 0) ;;
     grabcut)

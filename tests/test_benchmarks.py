@@ -77,3 +77,34 @@ def test_first_mask_spill_compares_first_masks_with_the_objects(tmp_path):
     median = float(line.split("median ", 1)[1].split(",")[0])
     assert 0.9 < median < 1.1 and "over 1.5x 0%, under 0.67x 0%" in line
     assert float(line.rsplit("mIoU@1 ", 1)[1]) > 0.9
+
+
+def test_em_mosaic_tiles_four_sections_and_their_mitochondria(tmp_path):
+    from skimage import io as skio
+
+    from napari_clickseg.data.registry import open_dataset
+
+    root = tmp_path / "data"
+    (root / "isbi2012_em" / "image").mkdir(parents=True)
+    (root / "isbi2012_em_mito" / "mitochondria").mkdir(parents=True)
+    rows, cols = np.ogrid[:64, :64]
+    for section in range(4):  # one disc per section, each at its own place
+        disc = (rows - 12 - 10 * section) ** 2 + (cols - 30) ** 2 <= 36
+        image = np.where(disc, 60, 180 + section).astype(np.uint8)
+        skio.imsave(root / "isbi2012_em" / "image" / f"{section}.png", image)
+        skio.imsave(
+            root / "isbi2012_em_mito" / "mitochondria" / f"{section}.png",
+            (disc * 255).astype(np.uint8),
+            check_contrast=False,
+        )
+    out = tmp_path / "mosaic"
+    args = ["--data-root", str(root), "--out", str(out), "--slices", "0", "1", "2", "3"]
+    (line,) = _run("em_mosaic.py", *args, "--arrangements", "2")
+    assert line == f"wrote 2 mosaics of 128 x 128 to {out}"
+    first = skio.imread(out / "raw" / "0.png")
+    second = skio.imread(out / "raw" / "1.png")
+    assert first.shape == (128, 128)
+    assert first[0, 127] == 181 and first[127, 127] == 183  # tiles 1 and 3, row-major
+    assert second[0, 0] == 181  # the next arrangement starts with the next section
+    objects = list(open_dataset(f"sstem:{out}"))
+    assert len(objects) == 8 and all(obj.gt.sum() > 0 for obj in objects)

@@ -69,6 +69,22 @@ def test_evaluate_writes_a_json_summary_beside_the_table(tmp_path, capsys):
     assert summary["processes"] == 1 and summary["napari_clickseg_version"]
 
 
+def test_without_cfr_the_run_uses_and_records_the_model_files_recommendation(tmp_path, capsys):
+    folder = _discs(tmp_path / "data", 1)
+    base = ["evaluate", "--data", f"folder:{folder}", "--max-clicks", "2", "--device", "cpu"]
+    assert main([*base, "--out", str(tmp_path / "rec")]) == 0
+    model = json.loads(next((tmp_path / "rec").glob("*.json")).read_text())["model"]
+    recommended = {"steps": 4, "adaptive": True, "max_clicks": 1, "min_view_shrink": 3.0}
+    assert model["cfr"] == recommended
+    assert model["cfr_from"] == "the model file's recommendation"
+    assert main([*base, "--cfr", "0", "--out", str(tmp_path / "off")]) == 0
+    model = json.loads(next((tmp_path / "off").glob("*.json")).read_text())["model"]
+    assert model["cfr"]["steps"] == 0 and model["cfr_from"] == "option --cfr"
+    capsys.readouterr()
+    assert main([*base, "--adaptive", "--out", str(tmp_path / "bad")]) == 2
+    assert "need --cfr N" in capsys.readouterr().err
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -13,6 +13,7 @@ Sub-commands so far:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -75,7 +76,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     image, truth, first_click = make_2d_sample(seed=args.seed)
     clicks = args.click or [(*first_click, True)]
     predictor = make_predictor(
-        args.model, args.device, args.cfr, args.adaptive, not args.no_flip, args.precision
+        args.model,
+        args.device,
+        args.cfr,
+        args.adaptive,
+        not args.no_flip,
+        args.precision,
+        cfr_min_view_shrink=args.cfr_min_shrink,
     )
     name = "classical baseline (watershed, no weights)" if args.model == BASELINE else args.model
     print(f"model: {name}; image {image.shape[1]}x{image.shape[0]} synthetic EM section")
@@ -94,7 +101,13 @@ def cmd_segment(args: argparse.Namespace) -> int:
 
     image = read_image(args.image)  # the napari reader's checks and messages
     predictor = make_predictor(
-        args.model, args.device, args.cfr, args.adaptive, not args.no_flip, args.precision
+        args.model,
+        args.device,
+        args.cfr,
+        args.adaptive,
+        not args.no_flip,
+        args.precision,
+        cfr_min_view_shrink=args.cfr_min_shrink,
     )
     channels = tuple(args.channels) if args.channels else None
     prediction = _run_clicks(predictor, image, args.click, None, channels)
@@ -162,10 +175,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         args.precision,
         min_crop_size=args.min_crop,
         first_view_max_side=args.first_view,
+        cfr_min_view_shrink=args.cfr_min_shrink,
     )
     if args.cfr_every_click and hasattr(predictor, "cfr"):
-        import dataclasses
-
         predictor.cfr = dataclasses.replace(predictor.cfr, max_clicks=None)
     options = dict(args.data_option or [])
     model_name = Path(args.model).stem if args.model != BASELINE else BASELINE
@@ -232,9 +244,8 @@ def _model_identity(args: argparse.Namespace, predictor) -> dict[str, object]:
         device=str(getattr(predictor, "device", "")),
         precision=str(getattr(predictor, "precision", "")),
         flip=not args.no_flip,
-        cfr=args.cfr,
-        adaptive_cfr=args.adaptive,
-        cfr_every_click=args.cfr_every_click,
+        cfr=dataclasses.asdict(predictor.cfr),
+        cfr_from="option --cfr" if args.cfr is not None else "the model file's recommendation",
         min_crop=args.min_crop,
         first_view=args.first_view,
         batch_size=args.batch_size,

@@ -83,18 +83,26 @@ def _print_progress(done: int, total: int) -> None:
 def make_predictor(
     model: str,
     device: str | None,
-    cfr_steps: int,
+    cfr_steps: int | None,
     adaptive: bool,
     flip: bool,
     precision: str = "float32",
     min_crop_size: int | None = None,
     first_view_max_side: int | None = None,
+    cfr_min_view_shrink: float = 0.0,
 ):
     """A predictor for a model path or registry name, or the weight-free baseline.
 
+    ``cfr_steps`` None runs the CFR the model's file recommends (off for official
+    checkpoints); a number runs CFR-N with ``adaptive`` and ``cfr_min_view_shrink``.
     ``min_crop_size`` is ZoomIn's minimum crop side (None: scaled with the model's input);
     ``first_view_max_side`` caps the first click's view (None: the whole image).
     """
+    if cfr_steps is None and (adaptive or cfr_min_view_shrink):
+        raise ValueError(
+            "--adaptive and --cfr-min-shrink set up CFR-N and need --cfr N "
+            "(without --cfr the model's recommended CFR runs)"
+        )
     if model == BASELINE:
         from napari_clickseg.engine.baseline import ClickBaseline
 
@@ -109,7 +117,9 @@ def make_predictor(
         load_model(source),
         device,
         with_flip=flip,
-        cfr=CFRSettings(steps=cfr_steps, adaptive=adaptive),
+        cfr=None
+        if cfr_steps is None
+        else CFRSettings(steps=cfr_steps, adaptive=adaptive, min_view_shrink=cfr_min_view_shrink),
         precision=precision,
         zoom_in=ZoomInSettings(
             min_crop_size=min_crop_size, first_view_max_side=first_view_max_side
@@ -133,8 +143,7 @@ class ProgressBar:
             bar = "#" * filled + "." * (self.width - filled)
             left = f"{elapsed / done * (total - done):5.0f} s left" if done else "   ? s left"
             text = (
-                f"\r{self.label} [{bar}] {done}/{total} {elapsed:5.0f} s, {left} "
-                f"{message[:40]:40s}"
+                f"\r{self.label} [{bar}] {done}/{total} {elapsed:5.0f} s, {left} {message[:40]:40s}"
             )
         else:
             text = f"\r{self.label} {done} {elapsed:5.0f} s {message[:40]:40s}"
@@ -154,8 +163,24 @@ def add_model_options(
         f"default: {default_model}",
     )
     parser.add_argument("--device", default=None, help="cuda, mps, cpu (default: best available)")
-    parser.add_argument("--cfr", type=int, default=0, metavar="N", help="CFR-N on the first click")
+    parser.add_argument(
+        "--cfr",
+        type=int,
+        default=None,
+        metavar="N",
+        help="CFR-N on the first click; 0 turns CFR off (default: what the model's file "
+        "recommends: adaptive CFR-4 where the first view shrinks the image over 3x for the "
+        "packaged default model, off for official checkpoints)",
+    )
     parser.add_argument("--adaptive", action="store_true", help="adaptive CFR (stop at <= 20 px)")
+    parser.add_argument(
+        "--cfr-min-shrink",
+        type=float,
+        default=0.0,
+        metavar="X",
+        help="with --cfr N: refine only where the first view shrinks the image at least X "
+        "times into the network input (default 0: always, the official rule)",
+    )
     parser.add_argument("--no-flip", action="store_true", help="skip horizontal-flip averaging")
     parser.add_argument(
         "--precision",

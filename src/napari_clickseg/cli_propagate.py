@@ -269,7 +269,13 @@ def cmd_propagate(args: argparse.Namespace) -> int:
     if args.gt:
         stack.gt = _read_labels(args.gt, stack, args.gt_label, "ground truth")
     predictor = make_predictor(
-        args.model, args.device, args.cfr, args.adaptive, not args.no_flip, args.precision
+        args.model,
+        args.device,
+        args.cfr,
+        args.adaptive,
+        not args.no_flip,
+        args.precision,
+        cfr_min_view_shrink=args.cfr_min_shrink,
     )
     print(f"volume: {stack.description}; model: {args.model}; mode: {settings.mode}")
     seed_slices = args.seed_slices

@@ -33,6 +33,12 @@ def test_default_is_the_shipped_model(choice):
     predictor = choice.build_predictor()
     assert isinstance(predictor, Predictor) and predictor.model.input_size == (224, 224)
     assert choice.cfr_steps.isEnabled()
+    # CFR starts at "model's": the shipped model's own recommendation (coarse-to-fine first
+    # click on large sections), 0 turns it off
+    assert choice.cfr_steps.text() == "model's" and choice.spec.cfr_steps is None
+    assert predictor.cfr.steps == 4 and predictor.cfr.min_view_shrink == 3.0
+    choice.cfr_steps.setValue(0)
+    assert choice.build_predictor().cfr.steps == 0
 
 
 def test_without_a_shipped_model_the_classical_baseline_is_the_default(

@@ -99,6 +99,36 @@ def test_adaptive_cfr_stops_when_at_most_20_pixels_change():
     assert predictor.predict([(10, 10, True)]).passes == 3
 
 
+def test_cfr_with_min_view_shrink_refines_only_first_views_shrunk_that_much():
+    cfr = CFRSettings(steps=2, min_view_shrink=3.0)
+    predictor = Predictor(DiskOracle(), "cpu", cfr=cfr)
+    predictor.set_image(_image(600, 700))  # the whole view shrinks 700 / 448 = 1.6x
+    assert predictor.predict([(300, 350, True)]).passes == 1
+    predictor.set_image(_image(1400, 1200))  # 1400 / 448 = 3.1x
+    refined = predictor.predict([(700, 600, True)])
+    assert refined.passes == 3
+    # the later passes crop around the first pass's mask: a coarse-to-fine first click
+    rmin, rmax, cmin, cmax = refined.roi
+    assert rmax - rmin + 1 < 1400 and cmax - cmin + 1 < 1200
+    assert refined.mask[700, 600]
+
+
+def test_cfr_min_view_shrink_must_not_be_negative():
+    with pytest.raises(ValueError, match="min_view_shrink"):
+        CFRSettings(steps=1, min_view_shrink=-1.0)
+
+
+def test_without_cfr_settings_the_predictor_runs_what_the_model_recommends():
+    model = DiskOracle()
+    assert Predictor(model, "cpu").cfr == CFRSettings()  # official checkpoints: off
+    model.inference_defaults = {"cfr": {"steps": 4, "adaptive": True, "min_view_shrink": 3.0}}
+    assert Predictor(model, "cpu").cfr == CFRSettings(steps=4, adaptive=True, min_view_shrink=3)
+    assert Predictor(model, "cpu", cfr=CFRSettings()).cfr == CFRSettings()  # asked: off
+    model.inference_defaults = {"cfr": {"steps": 4, "colour": "red"}}
+    with pytest.raises(ValueError, match="recommended CFR settings"):
+        Predictor(model, "cpu")
+
+
 def test_state_round_trip_reproduces_the_continuation():
     predictor = Predictor(DiskOracle(), "cpu")
     predictor.set_image(_image(500, 500))

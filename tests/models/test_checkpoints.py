@@ -8,7 +8,9 @@ from napari_clickseg.models.checkpoints import (
     CheckpointMismatchError,
     load_model,
     official_config,
+    read_own_metadata,
     save_model,
+    write_inference_defaults,
 )
 from napari_clickseg.models.click_maps import points_tensor
 from napari_clickseg.models.errors import CheckpointError, NotACheckpointError
@@ -163,6 +165,26 @@ def test_own_format_round_trip(tmp_path, tiny_model):
     loaded = load_model(path)
     assert loaded.config == tiny_model.config
     assert torch.equal(_logits(loaded), _logits(tiny_model))
+
+
+def test_inference_defaults_travel_in_the_file_and_nothing_else_changes(tmp_path, tiny_model):
+    path = save_model(tiny_model, tmp_path / "m.safetensors", metadata={"trained_on": "nothing"})
+    assert dict(load_model(path).inference_defaults) == {}
+    values = {"cfr": {"steps": 4, "adaptive": True, "min_view_shrink": 3.0}}
+    copy = write_inference_defaults(path, tmp_path / "rec.safetensors", values)
+    loaded = load_model(copy)
+    assert loaded.inference_defaults == values
+    assert read_own_metadata(copy)["trained_on"] == "nothing"
+    assert torch.equal(_logits(loaded), _logits(tiny_model))
+
+
+def test_invalid_inference_metadata_is_a_clear_error(tmp_path, tiny_model):
+    path = save_model(tiny_model, tmp_path / "m.safetensors", metadata={"inference": "[1, 2]"})
+    with pytest.raises(CheckpointError, match="inference metadata: expected a JSON object"):
+        load_model(path)
+    path = save_model(tiny_model, tmp_path / "n.safetensors", metadata={"inference": "{cfr"})
+    with pytest.raises(CheckpointError, match="invalid inference metadata"):
+        load_model(path)
 
 
 def test_own_format_detected_without_extension(tmp_path, tiny_model):

@@ -11,7 +11,7 @@ import torch
 
 from napari_clickseg.data.registry import open_dataset
 from napari_clickseg.engine.evaluation import EvaluationSettings, evaluate_object
-from napari_clickseg.engine.predictor import Predictor
+from napari_clickseg.engine.predictor import CFRSettings, Predictor
 from napari_clickseg.models import packaged
 from napari_clickseg.models.checkpoints import load_model, read_own_metadata
 from napari_clickseg.models.errors import UnknownWeightsError
@@ -66,6 +66,10 @@ def test_it_loads_by_name_as_the_model_card_describes():
         )
     metadata = read_own_metadata(default_model_path())
     assert int(metadata["total_steps_trained"]) == sum(s["steps_trained"] for s in stages)
+    # the inference setting chosen on validation (model card, "First click on large sections")
+    assert CFRSettings.recommended_for(model) == CFRSettings(
+        steps=4, adaptive=True, min_view_shrink=3.0
+    )
 
 
 @pytest.mark.parametrize("stage", range(len(STAGE_RECIPES)))

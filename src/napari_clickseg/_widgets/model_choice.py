@@ -101,8 +101,15 @@ class ModelChoice(QWidget):
             "bfloat16 where the hardware has it"
         )
         self.cfr_steps = QSpinBox()
-        self.cfr_steps.setRange(0, 20)
-        self.cfr_steps.setToolTip("CFR-n: extra forward passes feeding the mask back (0 = off)")
+        self.cfr_steps.setRange(-1, 20)
+        self.cfr_steps.setSpecialValueText("model's")  # -1: what the model's file recommends
+        self.cfr_steps.setValue(-1)
+        self.cfr_steps.setToolTip(
+            'CFR-n: extra forward passes feeding the mask back (0 = off). "model\'s": what '
+            "the model's file recommends (the packaged default: adaptive CFR-4 where the first "
+            "view shrinks the image over 3x, a coarse-to-fine first click on large sections; "
+            "official checkpoints: off)"
+        )
         self.cfr_adaptive = QCheckBox("adaptive")
         self.cfr_adaptive.setToolTip("Stop CFR once at most 20 pixels change between passes")
         self.flip = QCheckBox("flip averaging")
@@ -304,7 +311,7 @@ class ModelChoice(QWidget):
             source=entry.source,
             label=entry.label,
             device=self.device_combo.currentData() or "auto",
-            cfr_steps=int(self.cfr_steps.value()),
+            cfr_steps=None if self.cfr_steps.value() < 0 else int(self.cfr_steps.value()),
             cfr_adaptive=bool(self.cfr_adaptive.isChecked()),
             with_flip=bool(self.flip.isChecked()),
             precision=self.precision_combo.currentData() or "auto",

@@ -41,10 +41,11 @@ class ModelSpec:
         What the combo box shows.
     device : str
         'auto', 'cpu', 'cuda' or 'mps'.
-    cfr_steps : int
-        CFR-n: extra forward passes per click (0 disables CFR).
+    cfr_steps : int or None
+        CFR-n: extra forward passes per click (0 disables CFR); None runs what the model's
+        file recommends (:meth:`~napari_clickseg.engine.predictor.CFRSettings.recommended_for`).
     cfr_adaptive : bool
-        Stop CFR early when the mask stops changing.
+        With a number of steps: stop CFR early when the mask stops changing.
     with_flip : bool
         Average with the horizontally flipped input.
     precision : str
@@ -58,7 +59,7 @@ class ModelSpec:
     source: str
     label: str
     device: str = "auto"
-    cfr_steps: int = 0
+    cfr_steps: int | None = None
     cfr_adaptive: bool = False
     with_flip: bool = True
     precision: str = "auto"
@@ -151,7 +152,9 @@ def build_predictor(spec: ModelSpec, progress: ProgressCallback | None = None) -
             model,
             device,
             with_flip=spec.with_flip and not _is_multi_candidate(model),
-            cfr=CFRSettings(steps=spec.cfr_steps, adaptive=spec.cfr_adaptive),
+            cfr=None
+            if spec.cfr_steps is None
+            else CFRSettings(steps=spec.cfr_steps, adaptive=spec.cfr_adaptive),
             precision=spec.precision,
         )
     except torch.OutOfMemoryError as error:

@@ -27,7 +27,10 @@ asked for (``Prediction.probs``, ``Prediction.mask``).
 
 CFR (cascade-forward refinement, CFR-ICL) repeats the pass ``steps + 1`` times with the same
 clicks for the first ``max_clicks`` clicks, each pass feeding the previous output back, and
-in adaptive mode stops once at most 20 pixels change at the threshold.
+in adaptive mode stops once at most 20 pixels change at the threshold. With ZoomIn each pass
+crops around the previous pass's mask, so CFR on the first click also zooms from the whole
+image onto the object; ``min_view_shrink`` (ours, off by default) keeps that for images the
+first view shrinks a lot (a 1024 px section into a 224 px input), where it pays most.
 """
 
 from __future__ import annotations
@@ -77,17 +80,52 @@ class CFRSettings:
     max_clicks : int or None
         CFR runs while the number of clicks is at most this: 1 (the paper and the official
         default) refines only the first click; None refines every click.
+    min_view_shrink : float
+        CFR runs only where the first pass's view shrinks the image at least this many times
+        into the network input (longer side of the view over the input's side), so images
+        the network sees at about their own scale keep a single pass. 0 (the default, the
+        official behaviour): always. Our option, not CFR-ICL's.
     """
 
     steps: int = 0
     adaptive: bool = False
     max_clicks: int | None = 1
+    min_view_shrink: float = 0.0
 
     def __post_init__(self) -> None:
         if self.steps < 0:
             raise ValueError(f"CFR steps must be >= 0, got {self.steps}")
         if self.max_clicks is not None and self.max_clicks < 1:
             raise ValueError(f"CFR max_clicks must be >= 1 or None, got {self.max_clicks}")
+        if not self.min_view_shrink >= 0:
+            raise ValueError(f"CFR min_view_shrink must be >= 0, got {self.min_view_shrink}")
+
+    @classmethod
+    def recommended_for(cls, model: ClickSegModel) -> CFRSettings:
+        """The CFR settings stored with a model (its file's ``inference`` metadata), else off.
+
+        Parameters
+        ----------
+        model : ClickSegModel
+            A loaded model; official checkpoints recommend nothing, so CFR stays off for them.
+
+        Returns
+        -------
+        CFRSettings
+        """
+        values = dict(getattr(model, "inference_defaults", {}) or {}).get("cfr")
+        if values is None:
+            return cls()
+        if not isinstance(values, dict):
+            raise ValueError(
+                f"the model's recommended CFR settings must be a mapping, got {values!r}"
+            )
+        try:
+            return cls(**values)
+        except TypeError as error:
+            raise ValueError(
+                f"the model's recommended CFR settings {values!r} are not valid: {error}"
+            ) from error
 
     def applies_to(self, num_clicks: int) -> bool:
         """Whether CFR runs for a prediction with ``num_clicks`` clicks."""
@@ -312,8 +350,10 @@ class Predictor:
         into 224-px windows), as the official predictor without ZoomIn.
     with_flip : bool
         Average the logits of the crop and its horizontal flip (official default: True).
-    cfr : CFRSettings
-        Cascade-forward refinement; off by default.
+    cfr : CFRSettings or None
+        Cascade-forward refinement. None (the default): what the model's file recommends
+        (:meth:`CFRSettings.recommended_for`; the packaged default model: adaptive CFR-4
+        where the first view shrinks the image over 3x), else off, as for official checkpoints.
     threshold : float
         Binarisation threshold of :attr:`Prediction.mask` (official: 0.49).
     precision : {'float32', 'auto', 'bfloat16', 'float16'}
@@ -338,7 +378,7 @@ class Predictor:
         *,
         zoom_in: ZoomInSettings | None = ZoomInSettings(),  # noqa: B008 - frozen dataclass
         with_flip: bool = True,
-        cfr: CFRSettings = CFRSettings(),
+        cfr: CFRSettings | None = None,
         threshold: float = DEFAULT_THRESHOLD,
         precision: str = "float32",
         cache_image_encoding: bool = True,
@@ -353,7 +393,7 @@ class Predictor:
         self._calls = network_calls(self.model, compile_mode)
         self.zoom_in = None if zoom_in is None else zoom_in.for_input(model.input_size)
         self.with_flip = with_flip
-        self.cfr = cfr
+        self.cfr = cfr if cfr is not None else CFRSettings.recommended_for(model)
         self.threshold = threshold
         self._source: ImageSource | None = None
         self._prev: RoiMap | None = None
@@ -514,6 +554,8 @@ class Predictor:
         previous = None
         for index in range(self.cfr.steps + 1):
             prediction = yield from self._pass_steps(click_list, passes=index + 1)
+            if index == 0 and self._view_shrink(prediction.roi) < self.cfr.min_view_shrink:
+                return prediction
             if not self.cfr.adaptive:
                 continue
             current = prediction.candidate_map(prediction.selected).above(CFR_ADAPTIVE_THRESHOLD)
@@ -522,6 +564,14 @@ class Predictor:
                 return prediction
             previous = current
         return prediction
+
+    def _view_shrink(self, roi: Roi | None) -> float:
+        """How many times a pass's view was shrunk into the network input (longer side)."""
+        if self.zoom_in is None or roi is None:
+            return 1.0  # the whole image at its own size
+        rmin, rmax, cmin, cmax = roi
+        target_h, target_w = self.zoom_in.target_size
+        return max((rmax - rmin + 1) / target_h, (cmax - cmin + 1) / target_w)
 
     def select_candidate(self, prediction: Prediction, index: int) -> Prediction:
         """Choose another candidate of the latest prediction and feed it back as the prior.

@@ -411,7 +411,64 @@ def load_own_model(path: str | Path) -> ClickSegModel:
         raise CheckpointError(f"{path} has an invalid config: {error}") from error
     model = build_model(config)
     load_state_dict_strict(model, load_file(str(path)), path)
+    model.inference_defaults = _inference_defaults(metadata, path)
     return model
+
+
+#: Metadata key of the inference settings a file recommends (JSON object).
+INFERENCE_KEY = "inference"
+
+
+def write_inference_defaults(
+    source: str | Path, target: str | Path, values: Mapping[str, object]
+) -> Path:
+    """Copy one of our model files with the inference settings it recommends.
+
+    The tensors and every other metadata entry are copied unchanged; ``values`` replaces the
+    ``inference`` entry (read back as ``model.inference_defaults`` by :func:`load_own_model`).
+
+    Parameters
+    ----------
+    source : str or Path
+        A file written by :func:`save_model`.
+    target : str or Path
+        Where to write the copy (may be ``source``; written atomically).
+    values : mapping
+        JSON-serialisable settings, e.g. ``{"cfr": {"steps": 4, "adaptive": True}}``.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    from safetensors.torch import load_file, save_file
+
+    metadata = read_own_metadata(source)
+    if not isinstance(values, Mapping):
+        raise TypeError(f"inference settings must be a mapping, got {type(values).__name__}")
+    metadata[INFERENCE_KEY] = json.dumps(dict(values), sort_keys=True)
+    tensors = load_file(str(source))
+    target = Path(target)
+    partial = target.with_name(target.name + ".partial")
+    save_file(tensors, str(partial), metadata=metadata)
+    partial.replace(target)
+    return target
+
+
+def _inference_defaults(metadata: Mapping[str, str], path: str | Path) -> dict[str, object]:
+    """The ``inference`` metadata of one of our files as a dict (empty when absent)."""
+    text = metadata.get(INFERENCE_KEY)
+    if text is None:
+        return {}
+    try:
+        values = json.loads(text)
+    except ValueError as error:
+        raise CheckpointError(f"{path} has invalid inference metadata: {error}") from error
+    if not isinstance(values, dict):
+        raise CheckpointError(
+            f"{path} has invalid inference metadata: expected a JSON object, got {text[:80]!r}"
+        )
+    return values
 
 
 def _is_safetensors(path: Path) -> bool:

@@ -7,8 +7,9 @@ architecture's name.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import torch
 from torch import nn
@@ -64,10 +65,15 @@ class ClickSegModel(nn.Module):
         The (height, width) the network was trained at (448 x 448 for the released models).
     config : object
         The dataclass config the model was built from (used to save and reload it).
+    inference_defaults : mapping
+        Inference settings the model's file recommends (its ``inference`` metadata, e.g.
+        ``{"cfr": {"steps": 4, ...}}``); empty for official checkpoints, which run the
+        official settings.
     """
 
     input_size: tuple[int, int] = (448, 448)
     config: object = None
+    inference_defaults: Mapping[str, object] = MappingProxyType({})
     #: Whether ZoomIn chooses its next crop from the chosen candidate's averaged *logits*
     #: (official PiClick predictor: 0.5 on logits, i.e. probability > 0.62) rather than from
     #: its probabilities (official SimpleClick and iCMFormer predictors).

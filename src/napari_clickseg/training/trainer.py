@@ -785,7 +785,7 @@ class Trainer:
             ``noc85``, ``noc90``, ``noc95``, ``miou1`` and ``objects``.
         """
         from napari_clickseg.engine.evaluation import EvaluationSettings, evaluate_dataset
-        from napari_clickseg.engine.predictor import Predictor
+        from napari_clickseg.engine.predictor import CFRSettings, Predictor
         from napari_clickseg.engine.zoom_in import ZoomInSettings
 
         val = self.config.validation
@@ -797,6 +797,7 @@ class Trainer:
             self.ctx.device,
             zoom_in=ZoomInSettings(target_size=(self.crop_size, self.crop_size)),
             with_flip=val.flip,
+            cfr=CFRSettings(),  # the network alone, whatever its init file recommends
             precision=precision,
         )
         try:
