@@ -9,7 +9,7 @@ import pytest
 from napari_clickseg.engine.baseline import RandomWalkerPredictor
 from napari_clickseg.engine.batching import ComputeClock, run_together
 from napari_clickseg.engine.evaluation import EvaluationSettings, evaluate_dataset
-from napari_clickseg.engine.predictor import Predictor
+from napari_clickseg.engine.predictor import CFRSettings, Predictor
 from napari_clickseg.engine.zoom_in import ZoomInSettings
 from napari_clickseg.models.checkpoints import load_model
 
@@ -63,6 +63,28 @@ def test_batched_evaluation_equals_one_at_a_time(name):
     # 3 objects x 2 clicks, each with its flipped copy, in one call per click
     assert calls == [6, 6]
     assert together.summary.miou_at(2) == pytest.approx(one.summary.miou_at(2), abs=1e-4)
+
+
+def test_batched_evaluation_with_cfr_on_large_first_views_only_equals_one_at_a_time():
+    # first views shrink 0.67x, 0.71x, 0.76x, 0.80x into 224 px: CFR runs on the last two only
+    cfr = CFRSettings(steps=2, min_view_shrink=0.73)
+    settings = EvaluationSettings(max_clicks=2, full_curve=True)
+    objects = _objects(4)
+
+    def predictor(with_cfr):
+        model = load_model(OFFICIAL / "p16_d8.pth")
+        return Predictor(
+            model, "cpu", zoom_in=ZoomInSettings((224, 224)), cfr=cfr if with_cfr else None
+        )
+
+    plain = evaluate_dataset(predictor(False), objects, settings)
+    one = evaluate_dataset(predictor(True), objects, settings)
+    together = evaluate_dataset(predictor(True), objects, settings, batch_size=4)
+    for a, b in zip(one.objects, together.objects, strict=True):
+        np.testing.assert_allclose(a.ious, b.ious, atol=1e-4)
+    pairs = zip(plain.objects, one.objects, strict=True)
+    changed = [not np.allclose(a.ious[0], b.ious[0]) for a, b in pairs]
+    assert changed[:2] == [False, False] and any(changed[2:])
 
 
 def test_requests_of_different_sizes_go_in_separate_calls():
