@@ -11,6 +11,7 @@ The packaged default model carries the settings chosen on validation data
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from napari_clickseg.engine.predictor import CFRSettings
 from napari_clickseg.models.checkpoints import write_inference_defaults
@@ -28,14 +29,7 @@ def main() -> None:
     cfr = CFRSettings(
         steps=args.cfr_steps, adaptive=args.adaptive, min_view_shrink=args.cfr_min_view_shrink
     )
-    values = {
-        "cfr": {
-            "steps": cfr.steps,
-            "adaptive": cfr.adaptive,
-            "max_clicks": cfr.max_clicks,
-            "min_view_shrink": cfr.min_view_shrink,
-        }
-    }
+    values = {"cfr": dataclasses.asdict(cfr)}
     print(write_inference_defaults(args.source, args.target, values))
 
 

@@ -29,6 +29,7 @@ from napari_clickseg.cli_common import (  # noqa: F401 - part of this module's i
     add_model_options,
     make_predictor,
     parse_click,
+    predictor_from_options,
     split_negative_values,
 )
 from napari_clickseg.models.packaged import DEFAULT_MODEL_NAME
@@ -75,15 +76,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     image, truth, first_click = make_2d_sample(seed=args.seed)
     clicks = args.click or [(*first_click, True)]
-    predictor = make_predictor(
-        args.model,
-        args.device,
-        args.cfr,
-        args.adaptive,
-        not args.no_flip,
-        args.precision,
-        cfr_min_view_shrink=args.cfr_min_shrink,
-    )
+    predictor = predictor_from_options(args)
     name = "classical baseline (watershed, no weights)" if args.model == BASELINE else args.model
     print(f"model: {name}; image {image.shape[1]}x{image.shape[0]} synthetic EM section")
     prediction = _run_clicks(predictor, image, clicks, truth)
@@ -100,15 +93,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
     from napari_clickseg.io.images import read_image
 
     image = read_image(args.image)  # the napari reader's checks and messages
-    predictor = make_predictor(
-        args.model,
-        args.device,
-        args.cfr,
-        args.adaptive,
-        not args.no_flip,
-        args.precision,
-        cfr_min_view_shrink=args.cfr_min_shrink,
-    )
+    predictor = predictor_from_options(args)
     channels = tuple(args.channels) if args.channels else None
     prediction = _run_clicks(predictor, image, args.click, None, channels)
     imsave(args.out, (prediction.mask * 255).astype(np.uint8), check_contrast=False)
@@ -166,16 +151,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     under_torchrun = int(os.environ.get("WORLD_SIZE", "1") or 1) > 1
     context = init_distributed(args.device or "auto") if under_torchrun else DistributedContext()
     device = str(context.device) if context.distributed else args.device
-    predictor = make_predictor(
-        args.model,
-        device,
-        args.cfr,
-        args.adaptive,
-        not args.no_flip,
-        args.precision,
-        min_crop_size=args.min_crop,
-        first_view_max_side=args.first_view,
-        cfr_min_view_shrink=args.cfr_min_shrink,
+    predictor = predictor_from_options(
+        args, device, min_crop_size=args.min_crop, first_view_max_side=args.first_view
     )
     if args.cfr_every_click and hasattr(predictor, "cfr"):
         predictor.cfr = dataclasses.replace(predictor.cfr, max_clicks=None)

@@ -20,6 +20,7 @@ __all__ = [
     "add_model_options",
     "make_predictor",
     "parse_click",
+    "predictor_from_options",
     "split_negative_values",
 ]
 
@@ -124,6 +125,29 @@ def make_predictor(
         zoom_in=ZoomInSettings(
             min_crop_size=min_crop_size, first_view_max_side=first_view_max_side
         ),
+    )
+
+
+def predictor_from_options(
+    args: argparse.Namespace,
+    device: str | None = None,
+    min_crop_size: int | None = None,
+    first_view_max_side: int | None = None,
+):
+    """:func:`make_predictor` from the options :func:`add_model_options` defines.
+
+    ``device`` replaces ``args.device`` when given (a torchrun rank's own GPU).
+    """
+    return make_predictor(
+        args.model,
+        device if device is not None else args.device,
+        args.cfr,
+        args.adaptive,
+        not args.no_flip,
+        args.precision,
+        min_crop_size=min_crop_size,
+        first_view_max_side=first_view_max_side,
+        cfr_min_view_shrink=args.cfr_min_shrink,
     )
 
 

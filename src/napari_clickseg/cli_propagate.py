@@ -241,7 +241,7 @@ def _write_atomic(path: Path, volume: np.ndarray, affine: np.ndarray | None) -> 
 
 def cmd_propagate(args: argparse.Namespace) -> int:
     """Propagate a seed mask through a volume and write the object's mask."""
-    from napari_clickseg.cli_common import BASELINE, ProgressBar, make_predictor
+    from napari_clickseg.cli_common import BASELINE, ProgressBar, predictor_from_options
     from napari_clickseg.engine.propagation import PropagationSettings, propagate
     from napari_clickseg.engine.propagation_seed import simulate_seed
     from napari_clickseg.engine.scoring import score_masks
@@ -268,15 +268,7 @@ def cmd_propagate(args: argparse.Namespace) -> int:
         )
     if args.gt:
         stack.gt = _read_labels(args.gt, stack, args.gt_label, "ground truth")
-    predictor = make_predictor(
-        args.model,
-        args.device,
-        args.cfr,
-        args.adaptive,
-        not args.no_flip,
-        args.precision,
-        cfr_min_view_shrink=args.cfr_min_shrink,
-    )
+    predictor = predictor_from_options(args)
     print(f"volume: {stack.description}; model: {args.model}; mode: {settings.mode}")
     seed_slices = args.seed_slices
     if args.seed_from_gt:
